@@ -1,0 +1,1 @@
+"""Ban VSTBPN assistant: application core (config, storage, services, channels)."""

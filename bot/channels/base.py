@@ -1,0 +1,94 @@
+"""Neutral message types shared by every channel, and what each channel can do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ChatType = Literal["private", "group"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    buttons: bool
+    max_text: int
+    files: bool = True
+    groups: bool = False
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a person did: wrote text or picked a choice."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    text: str = ""
+    choice: str | None = None
+    chat_type: ChatType = "private"
+    display_name: str = ""
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    value: str
+    url: str | None = None  # a link button (e.g. "talk to me privately") instead of a choice
+
+
+@dataclass(frozen=True)
+class OutFile:
+    filename: str
+    content: bytes
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = field(default_factory=tuple)
+    file: OutFile | None = None
+    lang: str = "vi"  # the reply's language, so adapters can word their own hints alike
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut long text at line breaks so each part fits the platform's message limit."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current or not parts:
+        parts.append(current)
+    return [p.rstrip("\n") for p in parts]
+
+
+def numbered(reply: Reply, hint: str) -> str:
+    """Render choices as '1. …' lines for channels without buttons."""
+    picks = [c for c in reply.choices if c.url is None]
+    links = [c for c in reply.choices if c.url is not None]
+    lines = [reply.text]
+    if picks:
+        lines.append("")
+        lines.extend(f"{i}. {c.label}" for i, c in enumerate(picks, start=1))
+        lines.append(hint)
+    lines.extend(f"{c.label}: {c.url}" for c in links)
+    return "\n".join(lines)
+
+
+def numbered_values(replies: list[Reply]) -> dict[str, str]:
+    """The number → choice value map matching what ``numbered`` showed (last reply wins)."""
+    for reply in reversed(replies):
+        picks = [c for c in reply.choices if c.url is None]
+        if picks:
+            return {str(i): c.value for i, c in enumerate(picks, start=1)}
+    return {}

@@ -1,0 +1,159 @@
+"""Telegram through python-telegram-bot: polling or webhook, any Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.channels.base import Capabilities, Inbound, Reply, split_text
+from bot.context import AppContext
+from handlers.router import handle
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+CAPS = Capabilities(buttons=True, max_text=4096, files=True, groups=True)
+
+
+def to_inbound(update: Update) -> Inbound | None:
+    """The neutral form of an update, or None for updates the bot ignores."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        user = query.from_user
+        chat = query.message.chat if query.message is not None else None
+        chat_id, chat_type = (chat.id, chat.type) if chat else (user.id, ChatType.PRIVATE)
+        text, choice = "", query.data or ""
+    elif update.message is not None and update.message.text and update.message.from_user:
+        user = update.message.from_user
+        chat_id, chat_type = update.message.chat.id, update.message.chat.type
+        text, choice = update.message.text, None
+    else:
+        return None
+    return Inbound(
+        channel=CHANNEL,
+        user_id=str(user.id),
+        chat_id=str(chat_id),
+        text=text,
+        choice=choice,
+        chat_type="private" if chat_type == ChatType.PRIVATE else "group",
+        display_name=user.full_name,
+        language_hint=user.language_code,
+    )
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.choices:
+        return None
+    rows = [
+        [InlineKeyboardButton(c.label, url=c.url) if c.url
+         else InlineKeyboardButton(c.label, callback_data=c.value)]
+        for c in reply.choices
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+async def send_replies(bot: Bot, chat_id: int | str, replies: list[Reply]) -> None:
+    for reply in replies:
+        if reply.file is not None:
+            await bot.send_document(
+                chat_id,
+                InputFile(reply.file.content, filename=reply.file.filename),
+                caption=reply.text[:1024] or None,
+                reply_markup=keyboard(reply),
+            )
+            continue
+        parts = split_text(reply.text, CAPS.max_text)
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            await bot.send_message(chat_id, part, reply_markup=keyboard(reply) if last else None)
+
+
+def build_application(app: AppContext) -> Application:
+    root = app.settings.telegram_base_url
+    application = (
+        Application.builder()
+        .token(app.settings.require_token())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .build()
+    )
+
+    async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        inbound = to_inbound(update)
+        if inbound is None:
+            return
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        replies = await handle(app, inbound, CAPS)
+        await send_replies(application.bot, inbound.chat_id, replies)
+
+    async def on_error(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram_update_failed", exc_info=context.error)
+
+    application.add_handler(TypeHandler(Update, on_update))
+    application.add_error_handler(on_error)
+    return application
+
+
+class TelegramRunner:
+    """Starts and stops the Telegram side inside an already running event loop."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+        self.application = build_application(app)
+
+    async def start(self) -> None:
+        settings = self.app.settings
+        await self.application.initialize()  # calls getMe: a bad token fails here
+        self.app.telegram_username = self.application.bot.username
+        await self.application.start()
+        updater = self.application.updater
+        assert updater is not None
+        if settings.telegram_mode == "webhook":
+            if not settings.webhook_url:
+                raise RuntimeError("VSTBPN_WEBHOOK_URL is required in webhook mode")
+            # Telegram sends this header with every update; PTB refuses requests without it.
+            secret = (
+                settings.webhook_secret.get_secret_value()
+                if settings.webhook_secret else secrets.token_urlsafe(32)
+            )
+            await updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path="telegram",
+                webhook_url=settings.webhook_url,
+                secret_token=secret,
+            )
+        else:
+            await updater.start_polling(poll_interval=0.0, timeout=30, drop_pending_updates=False)
+        log.info("telegram_started", extra={
+            "mode": settings.telegram_mode, "bot": self.app.telegram_username,
+        })
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+        log.info("telegram_stopped")
+
+
+async def run_forever(runner: TelegramRunner, stop: asyncio.Event) -> None:
+    await runner.start()
+    try:
+        await stop.wait()
+    finally:
+        await runner.stop()

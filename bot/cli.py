@@ -1,0 +1,372 @@
+"""The `vstbpn` command: run the bot, manage units, members and invites, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bot import db
+from bot.config import LANGUAGES, SettingsError, load_settings
+from bot.context import AppContext
+from bot.logs import setup_logging
+from bot.models import Member, Role
+from bot.services import invites, members, units
+
+T = TypeVar("T")
+log = logging.getLogger("vstbpn")
+
+app = typer.Typer(help="Ban VSTBPN assistant.", no_args_is_help=True, add_completion=False)
+unit_app = typer.Typer(help="Units (the unit tree).", no_args_is_help=True)
+invite_app = typer.Typer(help="Invite codes.", no_args_is_help=True)
+member_app = typer.Typer(help="Members.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(unit_app, name="unit")
+app.add_typer(invite_app, name="invite")
+app.add_typer(member_app, name="member")
+app.add_typer(db_app, name="db")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+
+
+def fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(2)
+
+
+def with_app(work: Callable[[AppContext], Awaitable[T]]) -> T:
+    """Run one async piece of work with a fresh application context (schema migrated)."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+    setup_logging("WARNING", "text")
+
+    async def main() -> T:
+        ctx = await AppContext.create(settings)
+        try:
+            return await work(ctx)
+        finally:
+            await ctx.close()
+
+    return asyncio.run(main())
+
+
+def emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    if not rows:
+        typer.echo("(none)")
+        return
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        typer.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+
+
+# --- run ---------------------------------------------------------------------------------
+
+
+@app.command()
+def run() -> None:
+    """Run the bot (Telegram polling or webhook, per VSTBPN_TELEGRAM_MODE)."""
+    from bot.channels.telegram import TelegramRunner, run_forever
+
+    try:
+        settings = load_settings()
+        token = settings.require_token()
+    except SettingsError as exc:
+        fail(str(exc))
+    secrets = [token] + ([settings.webhook_secret.get_secret_value()]
+                         if settings.webhook_secret else [])
+    setup_logging(settings.log_level, settings.log_format, secrets)
+
+    async def main() -> None:
+        ctx = await AppContext.create(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("bot_starting", extra={"database": ctx.engine.dialect.name})
+        try:
+            await run_forever(TelegramRunner(ctx), stop)
+        finally:
+            await ctx.close()
+
+    asyncio.run(main())
+
+
+@app.command()
+def console(
+    member: Annotated[int | None, typer.Option(help="Talk as this member (see `member list`).")]
+    = None,
+    lang: Annotated[str | None, typer.Option(help="Language of a stranger: vi or en.")] = None,
+    name: Annotated[str, typer.Option(help="Display name of a stranger.")] = "Console user",
+) -> None:
+    """Chat with the bot in this terminal, as a member or (without --member) as a stranger."""
+    from bot.channels.console import ConsoleChat, identity_for_member, repl, stranger_identity
+
+    if lang is not None and lang not in LANGUAGES:
+        fail(f"--lang must be one of {', '.join(LANGUAGES)}")
+
+    async def work(ctx: AppContext) -> None:
+        if member is None:
+            external_id, display = stranger_identity(), name
+        else:
+            try:
+                external_id, display = await identity_for_member(ctx, member)
+            except LookupError as exc:
+                fail(str(exc))
+        typer.echo("Ban VSTBPN — console. /quit to leave.\n")
+        await repl(ConsoleChat(ctx, external_id, display, lang))
+
+    with_app(work)
+
+
+# --- db ----------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the schema up (the bot also does this on start)."""
+
+    async def work(ctx: AppContext) -> str | None:
+        await db.upgrade(ctx.engine, revision)
+        return await db.current_revision(ctx.engine)
+
+    typer.echo(f"database at revision {with_app(work)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Migrate the schema down to REVISION ('base' removes everything)."""
+
+    async def work(ctx: AppContext) -> str | None:
+        await db.downgrade(ctx.engine, revision)
+        return await db.current_revision(ctx.engine)
+
+    typer.echo(f"database at revision {with_app(work)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and of the code."""
+
+    async def work(ctx: AppContext) -> str | None:
+        return await db.current_revision(ctx.engine)
+
+    typer.echo(f"database: {with_app(work)}  code: {db.head_revision()}")
+
+
+# --- units -------------------------------------------------------------------------------
+
+
+@unit_app.command("add")
+def unit_add(
+    name: str,
+    parent: Annotated[int | None, typer.Option(help="Parent unit ID.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a unit, at the top or under PARENT."""
+
+    async def work(ctx: AppContext) -> dict[str, Any]:
+        async with ctx.sessions() as session, session.begin():
+            try:
+                unit = await units.add_unit(session, name, ctx.clock.now(), parent)
+            except units.UnitError as exc:
+                fail(str(exc))
+            return {"id": unit.id, "name": unit.name, "parent_id": unit.parent_id}
+
+    row = with_app(work)
+    if as_json:
+        emit([row], True, [])
+    else:
+        typer.echo(f"unit {row['id']} added: {row['name']}")
+
+
+@unit_app.command("list")
+def unit_list(as_json: JsonOpt = False) -> None:
+    """List units as a tree."""
+
+    async def work(ctx: AppContext) -> list[dict[str, Any]]:
+        async with ctx.sessions() as session:
+            ordered = units.depth_order(await units.list_units(session))
+            return [
+                {"id": u.id, "name": u.name, "parent_id": u.parent_id, "depth": depth,
+                 "tree": "  " * depth + u.name}
+                for depth, u in ordered
+            ]
+
+    emit(with_app(work), as_json, ["id", "tree"])
+
+
+# --- invites -----------------------------------------------------------------------------
+
+
+async def _bot_username(ctx: AppContext) -> str | None:
+    settings = ctx.settings
+    if settings.telegram_bot_username:
+        return settings.telegram_bot_username.lstrip("@")
+    if settings.telegram_token is None:
+        return None
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    bot = Bot(settings.require_token(), base_url=f"{settings.telegram_base_url}/bot")
+    try:
+        async with bot:
+            return bot.username
+    except (TelegramError, OSError):
+        return None
+
+
+@invite_app.command("create")
+def invite_create(
+    unit: Annotated[int, typer.Option(help="Unit ID.")],
+    role: Annotated[Role, typer.Option(help="Role of whoever joins.")] = Role.member,
+    expires_days: Annotated[int, typer.Option(min=1, help="Days the invite is valid.")] = 7,
+    uses: Annotated[int, typer.Option(min=1, help="How many people may join with it.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an invite: a Telegram deep link and the bare code."""
+
+    async def work(ctx: AppContext) -> dict[str, Any]:
+        async with ctx.sessions() as session, session.begin():
+            try:
+                invite, code = await invites.create(
+                    session, unit_id=unit, role=role, now=ctx.clock.now(),
+                    expires_days=expires_days, uses=uses,
+                )
+            except ValueError as exc:
+                fail(str(exc))
+            username = await _bot_username(ctx)
+            return {
+                "id": invite.id, "unit_id": unit, "unit": invite.unit.name, "role": role.value,
+                "code": code, "link": invites.deep_link(username, code) if username else None,
+                "expires_at": invite.expires_at.isoformat(), "uses": uses,
+            }
+
+    row = with_app(work)
+    if as_json:
+        emit([row], True, [])
+        return
+    typer.echo(f"Invite {row['id']} for {row['unit']} as {row['role']}, "
+               f"{row['uses']} use(s), expires {row['expires_at']}")
+    if row["link"]:
+        typer.echo(f"link: {row['link']}")
+    else:
+        typer.echo("(set VSTBPN_TELEGRAM_TOKEN or VSTBPN_TELEGRAM_BOT_USERNAME for a link)")
+    typer.echo(f"code: {row['code']}")
+
+
+@invite_app.command("list")
+def invite_list(
+    unit: Annotated[int | None, typer.Option(help="Only this unit's subtree.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List invites (codes are not stored, so they cannot be shown again)."""
+
+    async def work(ctx: AppContext) -> list[dict[str, Any]]:
+        async with ctx.sessions() as session:
+            ids = await units.subtree_ids(session, unit) if unit is not None else None
+            now = ctx.clock.now()
+            return [
+                {"id": i.id, "unit_id": i.unit_id, "unit": i.unit.name, "role": i.role,
+                 "uses": f"{i.uses}/{i.max_uses}", "expires_at": i.expires_at.isoformat(),
+                 "status": "revoked" if i.revoked_at else "expired" if i.expires_at <= now
+                 else "used" if i.uses >= i.max_uses else "open"}
+                for i in await invites.list_invites(session, ids)
+            ]
+
+    emit(with_app(work), as_json, ["id", "unit", "role", "uses", "expires_at", "status"])
+
+
+@invite_app.command("revoke")
+def invite_revoke(invite_id: int) -> None:
+    """Revoke an invite so its code no longer works."""
+
+    async def work(ctx: AppContext) -> bool:
+        async with ctx.sessions() as session, session.begin():
+            return await invites.revoke(session, invite_id, ctx.clock.now())
+
+    if not with_app(work):
+        fail(f"no open invite {invite_id}")
+    typer.echo(f"invite {invite_id} revoked")
+
+
+# --- members -----------------------------------------------------------------------------
+
+
+def _member_row(m: Member) -> dict[str, Any]:
+    return {
+        "id": m.id, "name": m.full_name, "role": m.role, "unit_id": m.unit_id,
+        "unit": m.unit.name, "language": m.language, "active": m.active,
+        "joined_at": m.created_at.isoformat(),
+    }
+
+
+@member_app.command("list")
+def member_list(
+    unit: Annotated[int | None, typer.Option(help="Only this unit's subtree.")] = None,
+    include_removed: Annotated[bool, typer.Option(help="Show removed members too.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List members."""
+
+    async def work(ctx: AppContext) -> list[dict[str, Any]]:
+        async with ctx.sessions() as session:
+            ids = await units.subtree_ids(session, unit) if unit is not None else None
+            found = await members.list_members(session, ids, include_removed=include_removed)
+            return [_member_row(m) for m in found]
+
+    emit(with_app(work), as_json, ["id", "name", "role", "unit", "language", "active"])
+
+
+@member_app.command("remove")
+def member_remove(member_id: int) -> None:
+    """Remove a member (they become a stranger to the bot; their history is kept)."""
+
+    async def work(ctx: AppContext) -> bool:
+        async with ctx.sessions() as session, session.begin():
+            member = await session.get(Member, member_id)
+            if member is None or not member.active:
+                return False
+            await members.remove(session, member, ctx.clock.now())
+            return True
+
+    if not with_app(work):
+        fail(f"no active member {member_id}")
+    typer.echo(f"member {member_id} removed")
+
+
+@member_app.command("set-role")
+def member_set_role(member_id: int, role: Role) -> None:
+    """Change a member's role (member, focal, admin)."""
+
+    async def work(ctx: AppContext) -> bool:
+        async with ctx.sessions() as session, session.begin():
+            member = await session.get(Member, member_id)
+            if member is None or not member.active:
+                return False
+            member.role = role.value
+            return True
+
+    if not with_app(work):
+        fail(f"no active member {member_id}")
+    typer.echo(f"member {member_id} is now {role.value}")
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        sys.exit(2)

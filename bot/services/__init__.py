@@ -1,0 +1,1 @@
+"""Domain services: units, members, invites, conversations. No chat platform in here."""

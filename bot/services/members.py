@@ -1,0 +1,87 @@
+"""Members of units and their chat identities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import ChatAccount, Member, Role
+from bot.services.units import subtree_ids
+
+# What each role may do on top of the roles below it.
+RANK = {Role.member: 0, Role.focal: 1, Role.admin: 2}
+
+
+def has_role(member: Member, needed: Role) -> bool:
+    return RANK[Role(member.role)] >= RANK[needed]
+
+
+async def find_account(session: AsyncSession, channel: str, external_id: str) -> ChatAccount | None:
+    return await session.scalar(
+        select(ChatAccount).where(
+            ChatAccount.channel == channel, ChatAccount.external_id == external_id
+        )
+    )
+
+
+async def active_member_for(
+    session: AsyncSession, channel: str, external_id: str
+) -> Member | None:
+    account = await find_account(session, channel, external_id)
+    if account is None or not account.member.active:
+        return None
+    return account.member
+
+
+async def register(
+    session: AsyncSession, *, unit_id: int, role: Role, full_name: str, language: str,
+    channel: str, external_id: str, chat_id: str, now: datetime,
+) -> Member:
+    """Create a member with this chat identity (re-using the identity row of a removed member)."""
+    member = Member(
+        unit_id=unit_id, role=role.value, full_name=full_name.strip() or "?",
+        language=language, active=True, created_at=now,
+    )
+    session.add(member)
+    await session.flush()
+    account = await find_account(session, channel, external_id)
+    if account is None:
+        session.add(ChatAccount(
+            member_id=member.id, channel=channel, external_id=external_id, chat_id=chat_id,
+            created_at=now,
+        ))
+    else:
+        account.member_id = member.id
+        account.chat_id = chat_id
+        account.unreachable_since = None
+    await session.flush()
+    return member
+
+
+async def list_members(
+    session: AsyncSession, unit_ids: list[int] | None = None, *, include_removed: bool = False
+) -> list[Member]:
+    query = select(Member).order_by(Member.unit_id, Member.id)
+    if unit_ids is not None:
+        query = query.where(Member.unit_id.in_(unit_ids))
+    if not include_removed:
+        query = query.where(Member.active.is_(True))
+    return list(await session.scalars(query))
+
+
+async def manageable(session: AsyncSession, admin: Member, member_id: int) -> Member | None:
+    """The member if it lies in the admin's subtree, else None (no hint that it exists)."""
+    member = await session.get(Member, member_id)
+    if member is None or not member.active:
+        return None
+    if member.unit_id not in await subtree_ids(session, admin.unit_id):
+        return None
+    return member
+
+
+async def remove(session: AsyncSession, member: Member, now: datetime) -> None:
+    member.active = False
+    member.removed_at = now
+    await session.flush()

@@ -1,0 +1,1 @@
+"""Channel-neutral conversation logic: one copy for Telegram, Zalo and the console."""

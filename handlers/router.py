@@ -1,0 +1,82 @@
+"""The entry point for every inbound message, whatever the channel."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from bot.channels.base import Capabilities, Inbound, Reply, numbered_values
+from bot.context import AppContext
+from bot.i18n import Translator, normalize_language
+from bot.services import conversations, members
+from bot.services.members import has_role
+from handlers import admin, general, onboarding  # noqa: F401  (they register handlers)
+from handlers.registry import CHOICES, COMMANDS, STATES, parse_command
+from handlers.turn import Turn
+
+log = logging.getLogger(__name__)
+
+
+async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[Reply]:
+    """Answer one inbound message. State changes commit together with the replies' facts."""
+    now = app.clock.now()
+    try:
+        async with app.sessions() as session, session.begin():
+            convo = await conversations.load(session, inbound.channel, inbound.user_id, now)
+            inbound = _resolve_number(inbound, convo.choices, caps)
+            member = await members.active_member_for(session, inbound.channel, inbound.user_id)
+            language = member.language if member else normalize_language(
+                inbound.language_hint, app.settings.default_language
+            )
+            turn = Turn(app, session, inbound, caps, convo, now, Translator(language), member)
+            if member is None:
+                await onboarding.stranger(turn)
+            else:
+                await _member_turn(turn)
+            if not caps.buttons:
+                convo.choices = numbered_values(turn.replies)
+            return [replace(r, lang=turn.t.lang) for r in turn.replies]
+    except Exception:
+        log.exception("handler_failed", extra={"channel": inbound.channel})
+        t = Translator(normalize_language(inbound.language_hint, app.settings.default_language))
+        return [Reply(lang=t.lang, text=t.gettext(
+            "Sorry, something went wrong on my side. What you entered before is kept; "
+            "please try again in a moment."
+        ))]
+
+
+def _resolve_number(inbound: Inbound, offered: dict[str, str], caps: Capabilities) -> Inbound:
+    """On channels without buttons, '2' means the second choice last offered."""
+    if caps.buttons or inbound.choice is not None:
+        return inbound
+    value = offered.get(inbound.text.strip())
+    if value is None:
+        return inbound
+    return Inbound(**{**inbound.__dict__, "choice": value})
+
+
+async def _member_turn(turn: Turn) -> None:
+    assert turn.member is not None
+    inbound = turn.inbound
+    name = parse_command(inbound.text) if inbound.choice is None else None
+    if inbound.choice is not None:
+        role, handler = CHOICES.get(inbound.choice.partition(":")[0], (None, None))
+        if handler is None or role is None or not has_role(turn.member, role):
+            turn.say(turn._("That choice is no longer available. Send /help to start again."))
+            return
+        await handler(turn)
+        return
+    if name is not None:
+        cmd = COMMANDS.get(name)
+        if cmd is None or not has_role(turn.member, cmd.role):
+            if inbound.chat_type != "group":
+                turn.say(turn._("I don't know that command. Send /help to see what you can do."))
+            return
+        await cmd.run(turn)
+        return
+    if inbound.chat_type == "group":
+        return  # free text in a group is people talking to each other
+    if turn.convo.state in STATES:
+        await STATES[turn.convo.state](turn)
+        return
+    turn.say(turn._("I did not understand that. Send /help to see what you can do."))

@@ -1,0 +1,40 @@
+"""One turn of a conversation: what came in, who sent it, and where replies go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import Capabilities, Choice, Inbound, Reply
+from bot.context import AppContext
+from bot.i18n import Translator
+from bot.models import Conversation, Member
+
+
+@dataclass
+class Turn:
+    app: AppContext
+    session: AsyncSession
+    inbound: Inbound
+    caps: Capabilities
+    convo: Conversation
+    now: datetime
+    t: Translator
+    member: Member | None = None
+    replies: list[Reply] = field(default_factory=list)
+
+    def _(self, message: str) -> str:
+        return self.t.gettext(message)
+
+    def say(self, text: str, choices: list[Choice] | None = None) -> None:
+        self.replies.append(Reply(text=text, choices=tuple(choices or ())))
+
+    def add(self, reply: Reply) -> None:
+        self.replies.append(reply)
+
+    @property
+    def args(self) -> list[str]:
+        """Words after the command, e.g. ['en'] for '/lang en'."""
+        return self.inbound.text.split()[1:]

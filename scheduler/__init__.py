@@ -1,0 +1,1 @@
+"""Time: the duty calendar, the planner that fills the outbox, the dispatcher, the clock."""
