@@ -94,7 +94,7 @@ async def redeem(
     if await is_throttled(session, channel, external_id, now):
         return RedeemError.throttled
     invite = await session.scalar(
-        select(Invite).where(Invite.code_hash == code_hash(code)).with_for_update()
+        select(Invite).where(Invite.code_hash == code_hash(code)).with_for_update(of=Invite)
     )
     error: RedeemError | None = None
     if invite is None or invite.revoked_at is not None:

@@ -1,0 +1,100 @@
+"""Shared fixtures: a real database (SQLite file; PostgreSQL too when configured), a fake clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import Settings, async_database_url
+from bot.context import AppContext
+from bot.models import Role
+from bot.services import invites, units
+from scheduler.clock import FakeClock
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+PG_ENV = "VSTBPN_TEST_POSTGRES_URL"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url, "telegram_token": "123456:TEST-TOKEN-secret",
+        "default_language": "vi", "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+    import asyncpg
+
+    name = f"vstbpn_test_{uuid.uuid4().hex[:12]}"
+    dsn = admin_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _db = async_database_url(admin_url).rpartition("/")
+    return f"{base}/{name}", name
+
+
+async def _drop_pg_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
+    """An empty database: a SQLite file, and a fresh PostgreSQL database when configured."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        pytest.skip(f"{PG_ENV} is not set")
+    url, name = await _create_pg_database(admin_url)
+    try:
+        yield url
+    finally:
+        await _drop_pg_database(admin_url, name)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=VN))
+
+
+@pytest.fixture
+async def app(database_url: str, clock: FakeClock) -> AsyncIterator[AppContext]:
+    ctx = await AppContext.create(make_settings(database_url), clock=clock)
+    try:
+        yield ctx
+    finally:
+        await ctx.close()
+
+
+async def add_unit(app: AppContext, name: str, parent_id: int | None = None) -> int:
+    async with app.sessions() as session, session.begin():
+        return (await units.add_unit(session, name, app.clock.now(), parent_id)).id
+
+
+async def make_invite(
+    app: AppContext, unit_id: int, role: Role = Role.member, *, uses: int = 1,
+    expires_days: int = 7,
+) -> str:
+    async with app.sessions() as session, session.begin():
+        _invite, code = await invites.create(
+            session, unit_id=unit_id, role=role, now=app.clock.now(), uses=uses,
+            expires_days=expires_days,
+        )
+        return code
