@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.channels.console import ConsoleChat, identity_for_member
+from bot.context import AppContext
 from bot.models import Member, Role
 from tests.conftest import add_unit, make_invite
 
@@ -112,3 +113,23 @@ async def test_console_as_chosen_member(app) -> None:
     external_id, name = await identity_for_member(app, member_id)
     (out,) = await ConsoleChat(app, external_id, name).say("/whoami")
     assert "Lê Thị Hoa" in out and "đầu mối" in out
+
+
+async def test_restart_mid_dialogue_loses_nothing(app, clock) -> None:
+    unit = await add_unit(app, "Sở Tư pháp")
+    await ConsoleChat(app, "boss", "Admin").say(await make_invite(app, unit, Role.admin))
+    await ConsoleChat(app, "leaver", "Người chuyển công tác").say(await make_invite(app, unit))
+    async with app.sessions() as session:
+        leaver_id = await session.scalar(
+            select(Member.id).where(Member.full_name == "Người chuyển công tác")
+        )
+    (out,) = await ConsoleChat(app, "boss").say(f"/remove {leaver_id}")
+    assert "1. Có, xóa" in out
+
+    # The process restarts: a new application context on the same database.
+    restarted = await AppContext.create(app.settings, clock=clock)
+    try:
+        (out,) = await ConsoleChat(restarted, "boss").say("1")
+    finally:
+        await restarted.close()
+    assert "Đã xóa Người chuyển công tác" in out
