@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -153,3 +155,104 @@ class Conversation(Base):
     # Choices last offered as numbered replies on channels without buttons.
     choices: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+
+
+class Duty(Base):
+    """A recurring duty or a one-off deadline of a unit (scope 'subtree': also its units below)."""
+
+    __tablename__ = "duties"
+    __table_args__ = (UniqueConstraint("unit_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # catalog | custom | deadline
+    title_vi: Mapped[str] = mapped_column(String(255))
+    title_en: Mapped[str] = mapped_column(String(255))
+    recurrence: Mapped[dict[str, Any]]
+    stages: Mapped[str] = mapped_column(String(64))  # e.g. "-14,-3,0,+2"
+    send_time: Mapped[str] = mapped_column(String(5), default="08:00")
+    shift: Mapped[str] = mapped_column(String(8), default="previous")
+    scope: Mapped[str] = mapped_column(String(8), default="unit")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    letter_number: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    def title(self, lang: str) -> str:
+        return self.title_en if lang == "en" and self.title_en else self.title_vi
+
+
+class Occurrence(Base):
+    """One due instance of a duty for one unit (e.g. the March 2026 article of unit 3)."""
+
+    __tablename__ = "occurrences"
+    __table_args__ = (UniqueConstraint("duty_id", "unit_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    duty_id: Mapped[int] = mapped_column(ForeignKey("duties.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(32))
+    starts_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | done | na
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+    duty: Mapped[Duty] = relationship(lazy="joined")
+
+
+class Response(Base):
+    """A member's latest answer to a reminder: done, not applicable, or later."""
+
+    __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("occurrence_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    answer: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """One message to send, unique per (occurrence, recipient, kind, stage).
+
+    Planning inserts-or-ignores these rows; the dispatcher claims, sends and records them.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "recipient", "kind", "stage"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(64))  # "member:12" or "group:3"
+    kind: Mapped[str] = mapped_column(String(16))  # reminder|focal|escalation|group|later|unreachable
+    stage: Mapped[str] = mapped_column(String(32))
+    send_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    occurrence: Mapped[Occurrence] = relationship(lazy="joined")
+
+
+class GroupChat(Base):
+    """A unit's group chat where the bot posts unit-wide reminders."""
+
+    __tablename__ = "group_chats"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime]

@@ -272,15 +272,22 @@ def plan_reminders(
     tz: tzinfo = DEFAULT_TZ,
 ) -> list[PlannedReminder]:
     """One reminder per stage, sorted by send_at. The "due" anchor is the shifted
-    ``due_on``; stages that land on the same send_at are all kept (the caller decides)."""
+    ``due_on``; stages that land on the same send_at are all kept (the caller decides).
+
+    Reminders up to the due day move back to the previous working moment (never later than
+    planned); overdue ones move forward, since "2 days overdue" must not arrive before the
+    deadline has passed.
+    """
     planned = []
     for stage in stages:
         anchor = occ.due_on if stage.anchor == "due" else occ.starts_on
         day = anchor + timedelta(days=stage.offset_days)
         nominal_at = datetime.combine(day, send_time, tzinfo=tz)
-        planned.append(
-            PlannedReminder(occ, stage, nominal_at, window.at_or_before(nominal_at, cal))
-        )
+        if day > occ.due_on:
+            send_at = window.at_or_after(nominal_at, cal)
+        else:
+            send_at = window.at_or_before(nominal_at, cal)
+        planned.append(PlannedReminder(occ, stage, nominal_at, send_at))
     return sorted(planned, key=lambda r: (r.send_at, r.nominal_at, r.stage.name))
 
 

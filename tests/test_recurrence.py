@@ -214,8 +214,8 @@ def test_plan_womens_day_2026(cal: WorkCalendar) -> None:
         ("before-14", at(2026, 2, 20, 9), at(2026, 2, 13, 9)),
         ("before-3", at(2026, 3, 3, 9), at(2026, 3, 3, 9)),
         ("due", at(2026, 3, 6, 9), at(2026, 3, 6, 9)),
-        # Overdue lands on Sunday 8/3 and may not go later: collides with "due", both kept.
-        ("overdue-2", at(2026, 3, 8, 9), at(2026, 3, 6, 9)),
+        # Overdue lands on Sunday 8/3: it moves forward, to the next working moment.
+        ("overdue-2", at(2026, 3, 8, 9), at(2026, 3, 9, 8)),
     ]
     assert planned[0].key == "2026-03-08:before-14"
 
