@@ -15,6 +15,7 @@ import typer
 from bot import db
 from bot.config import LANGUAGES, SettingsError, load_settings
 from bot.context import AppContext
+from bot.cli_duties import register as register_duty_commands
 from bot.logs import setup_logging
 from bot.models import Member, Role
 from bot.services import invites, members, units
@@ -89,7 +90,10 @@ def run() -> None:
                          if settings.webhook_secret else [])
     setup_logging(settings.log_level, settings.log_format, secrets)
 
-    async def main() -> None:
+    async register_duty_commands(app)
+
+
+def main() -> None:
         ctx = await AppContext.create(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -362,6 +366,9 @@ def member_set_role(member_id: int, role: Role) -> None:
     if not with_app(work):
         fail(f"no active member {member_id}")
     typer.echo(f"member {member_id} is now {role.value}")
+
+
+register_duty_commands(app)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///vstbpn.db"
     default_language: Language = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
+    # Reminders go out only inside this daily window, on Vietnamese working days.
+    send_window: str = "08:00-17:00"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
@@ -56,6 +59,22 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @field_validator("send_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        try:
+            start, end = (time.fromisoformat(p.strip()) for p in value.split("-"))
+        except ValueError as exc:
+            raise ValueError("must look like 08:00-17:00") from exc
+        if start >= end:
+            raise ValueError("the window must start before it ends")
+        return value
+
+    @property
+    def window_times(self) -> tuple[time, time]:
+        start, end = (time.fromisoformat(p.strip()) for p in self.send_window.split("-"))
+        return start, end
 
     @property
     def tz(self) -> ZoneInfo:

@@ -84,3 +84,21 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def insert_ignore(
+    session: AsyncSession, model: type, rows: list[dict], conflict: list[str]
+) -> int:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL); returns rows inserted."""
+    if not rows:
+        return 0
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    inserted = 0
+    for start in range(0, len(rows), 500):
+        stmt = insert(model).values(rows[start:start + 500])
+        result = await session.execute(stmt.on_conflict_do_nothing(index_elements=conflict))
+        inserted += max(result.rowcount or 0, 0)
+    return inserted

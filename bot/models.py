@@ -230,7 +230,8 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
     recipient: Mapped[str] = mapped_column(String(64))  # "member:12" or "group:3"
-    kind: Mapped[str] = mapped_column(String(16))  # reminder|focal|escalation|group|later|unreachable
+    # reminder | focal | escalation | group | later | unreachable
+    kind: Mapped[str] = mapped_column(String(16))
     stage: Mapped[str] = mapped_column(String(32))
     send_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12), default="pending")

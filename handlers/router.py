@@ -10,7 +10,7 @@ from bot.context import AppContext
 from bot.i18n import Translator, normalize_language
 from bot.services import conversations, members
 from bot.services.members import has_role
-from handlers import admin, general, onboarding  # noqa: F401  (they register handlers)
+from handlers import admin, duties, general, onboarding  # noqa: F401  (they register handlers)
 from handlers.registry import CHOICES, COMMANDS, STATES, parse_command
 from handlers.turn import Turn
 

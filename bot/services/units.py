@@ -26,6 +26,9 @@ async def add_unit(
     unit = Unit(name=name, parent_id=parent_id, timezone=timezone, created_at=now)
     session.add(unit)
     await session.flush()
+    from bot.services.duties import install_catalog  # duties build on units
+
+    await install_catalog(session, [unit.id], now)
     return unit
 
 

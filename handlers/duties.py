@@ -1,0 +1,1 @@
+"""Duty views and duty administration in chat: /duties, /calendar, /deadline, /duty."""
