@@ -90,10 +90,7 @@ def run() -> None:
                          if settings.webhook_secret else [])
     setup_logging(settings.log_level, settings.log_format, secrets)
 
-    async register_duty_commands(app)
-
-
-def main() -> None:
+    async def main() -> None:
         ctx = await AppContext.create(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -366,6 +363,9 @@ def member_set_role(member_id: int, role: Role) -> None:
     if not with_app(work):
         fail(f"no active member {member_id}")
     typer.echo(f"member {member_id} is now {role.value}")
+
+
+register_duty_commands(app)
 
 
 register_duty_commands(app)
