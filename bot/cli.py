@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from bot import db
+from bot.cli_common import JsonOpt, emit, fail, with_app
+from bot.cli_duties import register as register_duty_commands
 from bot.config import LANGUAGES, SettingsError, load_settings
 from bot.context import AppContext
-from bot.cli_duties import register as register_duty_commands
 from bot.logs import setup_logging
 from bot.models import Member, Role
 from bot.services import invites, members, units
@@ -32,46 +31,6 @@ app.add_typer(unit_app, name="unit")
 app.add_typer(invite_app, name="invite")
 app.add_typer(member_app, name="member")
 app.add_typer(db_app, name="db")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
-
-
-def fail(message: str) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(2)
-
-
-def with_app(work: Callable[[AppContext], Awaitable[T]]) -> T:
-    """Run one async piece of work with a fresh application context (schema migrated)."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        fail(str(exc))
-    setup_logging("WARNING", "text")
-
-    async def main() -> T:
-        ctx = await AppContext.create(settings)
-        try:
-            return await work(ctx)
-        finally:
-            await ctx.close()
-
-    return asyncio.run(main())
-
-
-def emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row, ensure_ascii=False, default=str))
-        return
-    if not rows:
-        typer.echo("(none)")
-        return
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
-    typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
-    for row in rows:
-        typer.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
-
 
 # --- run ---------------------------------------------------------------------------------
 

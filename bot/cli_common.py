@@ -1,0 +1,57 @@
+"""Helpers shared by the command-line modules."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from bot.config import SettingsError, load_settings
+from bot.context import AppContext
+from bot.logs import setup_logging
+
+T = TypeVar("T")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(2)
+
+
+def with_app(work: Callable[[AppContext], Awaitable[T]]) -> T:
+    """Run one async piece of work with a fresh application context (schema migrated)."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+    setup_logging("WARNING", "text")
+
+    async def main() -> T:
+        ctx = await AppContext.create(settings)
+        try:
+            return await work(ctx)
+        finally:
+            await ctx.close()
+
+    return asyncio.run(main())
+
+
+def emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    if not rows:
+        typer.echo("(none)")
+        return
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        typer.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+
+
