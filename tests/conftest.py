@@ -98,3 +98,58 @@ async def make_invite(
             expires_days=expires_days,
         )
         return code
+
+
+async def add_tg_member(
+    app: AppContext, unit_id: int, role: Role, name: str, telegram_id: int, lang: str = "vi"
+) -> int:
+    """A member registered on Telegram (as joining by invite would leave them)."""
+    from bot.services import members
+
+    async with app.sessions() as session, session.begin():
+        member = await members.register(
+            session, unit_id=unit_id, role=role, full_name=name, language=lang,
+            channel="telegram", external_id=str(telegram_id), chat_id=str(telegram_id),
+            now=app.clock.now(),
+        )
+        return member.id
+
+
+class VirtualTime:
+    """Monotonic time that only moves when someone sleeps: rate limits without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+
+@pytest.fixture
+async def tg_api():
+    from tests.fakes.telegram_api import FakeTelegramAPI
+
+    async with FakeTelegramAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def tg_sender(tg_api):
+    """A TelegramSender on a real python-telegram-bot Bot talking to the fake API."""
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    from bot.channels.telegram import TelegramSender
+
+    bot = Bot(
+        "123456:TEST-TOKEN-secret", base_url=tg_api.bot_api_url,
+        base_file_url=tg_api.file_api_url,
+        request=HTTPXRequest(read_timeout=0.5, connect_timeout=1.0),
+    )
+    async with bot:
+        yield TelegramSender(bot)

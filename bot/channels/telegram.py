@@ -14,9 +14,11 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import Capabilities, Inbound, Reply, split_text
+from bot.channels.sender import Delivery
 from bot.context import AppContext
 from handlers.router import handle
 
@@ -151,9 +153,43 @@ class TelegramRunner:
         log.info("telegram_stopped")
 
 
+class TelegramSender:
+    """Sends outbox messages through the Bot API and classifies failures for the dispatcher."""
+
+    channel = CHANNEL
+    caps = CAPS
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> Delivery:
+        try:
+            await send_replies(self.bot, chat_id, replies)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            return Delivery("retry", retry_after=seconds, error="429 retry after")
+        except Forbidden as exc:
+            return Delivery("blocked", error=str(exc))
+        except BadRequest as exc:  # a subclass of NetworkError, but retrying cannot help
+            return Delivery("failed", error=str(exc))
+        except (TimedOut, NetworkError) as exc:
+            return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
+        return Delivery("ok")
+
+
 async def run_forever(runner: TelegramRunner, stop: asyncio.Event) -> None:
+    """Telegram plus the reminder clock, until `stop` is set."""
+    from scheduler.dispatcher import Dispatcher
+    from scheduler.service import SchedulerService
+
     await runner.start()
+    service = SchedulerService(
+        runner.app, Dispatcher(runner.app, {CHANNEL: TelegramSender(runner.application.bot)})
+    )
+    service.start()
     try:
         await stop.wait()
     finally:
+        await service.stop()
         await runner.stop()

@@ -1,0 +1,68 @@
+"""Answers to reminders: done (for the whole unit), not applicable or later (for one member)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import insert_ignore
+from bot.models import Member, Occurrence, OutboxMessage, Response
+
+
+async def for_member(
+    session: AsyncSession, member: Member, occurrence_id: int
+) -> Occurrence | None:
+    """The occurrence if it belongs to the member's unit (callback data can be forged)."""
+    occ = await session.get(Occurrence, occurrence_id)
+    if occ is None or occ.unit_id != member.unit_id:
+        return None
+    return occ
+
+
+async def answer(
+    session: AsyncSession, occ: Occurrence, member: Member, answer: str, now: datetime
+) -> None:
+    response = await session.scalar(
+        select(Response).where(
+            Response.occurrence_id == occ.id, Response.member_id == member.id
+        )
+    )
+    if response is None:
+        session.add(Response(occurrence_id=occ.id, member_id=member.id, answer=answer, at=now))
+    else:
+        response.answer, response.at = answer, now
+    if answer == "done" and occ.status == "open":
+        occ.status, occ.closed_at, occ.closed_by = "done", now, member.id
+    await session.flush()
+
+
+async def remind_later(
+    session: AsyncSession, occ: Occurrence, member: Member, at: datetime, now: datetime
+) -> None:
+    """A personal reminder at `at`; the regular ones before it are held back."""
+    await answer(session, occ, member, "later", now)
+    await insert_ignore(session, OutboxMessage, [{
+        "occurrence_id": occ.id, "recipient": f"member:{member.id}", "kind": "later",
+        "stage": f"later-{at.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}", "send_at": at,
+        "status": "pending", "attempts": 0, "next_attempt_at": at, "created_at": now,
+    }], ["occurrence_id", "recipient", "kind", "stage"])
+
+
+async def answers(session: AsyncSession, occurrence_id: int) -> dict[int, str]:
+    """member id → latest answer."""
+    rows = await session.execute(
+        select(Response.member_id, Response.answer).where(Response.occurrence_id == occurrence_id)
+    )
+    return {member_id: given for member_id, given in rows}
+
+
+async def unanswered(session: AsyncSession, occ: Occurrence) -> list[Member]:
+    """Active members of the unit who have not said done or not applicable."""
+    given = await answers(session, occ.id)
+    members = await session.scalars(
+        select(Member).where(Member.unit_id == occ.unit_id, Member.active.is_(True))
+        .order_by(Member.id)
+    )
+    return [m for m in members if given.get(m.id) not in ("done", "na")]

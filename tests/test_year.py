@@ -1,0 +1,109 @@
+"""A simulated year: one unit, three members, the default catalog, 2026-01-01 → 2026-12-31.
+
+The clock is injected; the planner runs every night and the dispatcher every hour, day and
+night, so the test also proves the dispatcher itself keeps to working hours.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+import holidays
+import pytest
+from sqlalchemy import select
+
+from bot.models import Duty, Occurrence, OutboxMessage, Role
+from scheduler import planner
+from scheduler.dispatcher import Dispatcher
+from scheduler.ratelimit import RateLimiter
+from tests.conftest import VN, VirtualTime, add_tg_member, add_unit
+
+ADMIN, FOCAL, MEMBER = 3001, 3002, 3003
+
+
+@pytest.fixture
+def clock(clock):
+    clock.set(datetime(2025, 12, 31, 12, 0, tzinfo=VN))
+    return clock
+
+
+async def test_a_year_of_reminders(app, clock, tg_api, tg_sender, database_url) -> None:
+    if "postgresql" in database_url:
+        pytest.skip("one backend is enough for a year of hourly ticks; PostgreSQL has its own")
+    unit = await add_unit(app, "Sở Nội vụ tỉnh Hà Nam")
+    ids = {
+        ADMIN: await add_tg_member(app, unit, Role.admin, "Admin", ADMIN),
+        FOCAL: await add_tg_member(app, unit, Role.focal, "Focal", FOCAL),
+        MEMBER: await add_tg_member(app, unit, Role.member, "Member", MEMBER),
+    }
+    vt = VirtualTime()
+    dispatcher = Dispatcher(
+        app, {"telegram": tg_sender}, limiter=RateLimiter(monotonic=vt.monotonic, sleep=vt.sleep)
+    )
+    moment = datetime(2026, 1, 1, 0, 0, tzinfo=VN)
+    while moment < datetime(2027, 1, 1, tzinfo=VN):
+        clock.set(moment)
+        if moment.hour == 0:
+            await planner.plan(app)
+        await dispatcher.run_once()
+        moment += timedelta(hours=1)
+
+    async with app.sessions() as session:
+        rows = list(await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == "sent")
+        ))
+        codes = {d.id: d.code for d in await session.scalars(select(Duty))}
+        occs = {o.id: o for o in await session.scalars(select(Occurrence))}
+        unsent = list(await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.status != "sent", OutboxMessage.send_at < moment)))
+    assert unsent == []
+
+    # Every message went out at its planned moment, inside 08:00–17:00 on a working day.
+    vn_holidays = holidays.country_holidays("VN", years=[2026])
+    for row in rows:
+        local = row.sent_at.astimezone(VN)
+        assert local == row.send_at.astimezone(VN)
+        assert 8 <= local.hour < 17, row
+        assert local.weekday() < 5 and local.date() not in vn_holidays, row
+        assert local.year == 2026
+
+    # Exactly what was sent reached Telegram, once each.
+    assert len(tg_api.sent_messages()) == len(rows)
+    by_chat = Counter(m.chat_id for m in tg_api.sent_messages())
+    # 10 enabled duties: 12 monthly articles × 4 stages (the Dec 2025 article's overdue
+    # reminder falls on 2/1/2026, the Dec 2026 one's on 4/1/2027) + 9 yearly × 4 stages = 84.
+    # The focal point also gets 21 "not answered yet" digests; the admin 21 escalations.
+    assert by_chat == {MEMBER: 84, FOCAL: 84 + 21, ADMIN: 84 + 21}
+
+    def sent(code: str, member_tg: int) -> list[tuple[str, str, str]]:
+        return sorted(
+            (r.send_at.astimezone(VN).strftime("%Y-%m-%d %H:%M"), r.kind, r.stage)
+            for r in rows
+            if codes[occs[r.occurrence_id].duty_id] == code
+            and r.recipient == f"member:{ids[member_tg]}"
+            and occs[r.occurrence_id].due_on.year == 2026
+            and occs[r.occurrence_id].due_on.month in (2, 3)
+        )
+
+    # 8/3/2026 is a Sunday: due Friday 6/3. 14 days before is 20/2, inside Tết (16–20/2),
+    # so that reminder moves back to Friday 13/2. Two days overdue is Sunday 8/3 → Monday.
+    assert sent("womens_day_0803", MEMBER) == [
+        ("2026-02-13 08:00", "reminder", "before-14"),
+        ("2026-03-03 08:00", "reminder", "before-3"),
+        ("2026-03-06 08:00", "reminder", "due"),
+        ("2026-03-09 08:00", "reminder", "overdue-2"),
+    ]
+    assert ("2026-03-05 08:00", "focal", "digest") in sent("womens_day_0803", FOCAL)
+    assert ("2026-03-09 08:00", "escalation", "overdue-2") in sent("womens_day_0803", ADMIN)
+    # February's article: 28/2 is a Saturday → due 27/2; 7 days before is 20/2 (Tết) → 13/2.
+    assert sent("monthly_article", MEMBER) == [
+        ("2026-02-13 08:00", "reminder", "before-7"),
+        ("2026-02-25 08:00", "reminder", "before-2"),
+        ("2026-02-27 08:00", "reminder", "due"),
+        ("2026-03-02 08:00", "reminder", "overdue-2"),
+        ("2026-03-24 08:00", "reminder", "before-7"),
+        ("2026-03-27 08:00", "reminder", "before-2"),
+        ("2026-03-31 08:00", "reminder", "due"),
+        ("2026-04-02 08:00", "reminder", "overdue-2"),
+    ]
