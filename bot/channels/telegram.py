@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import warnings
 
 from telegram import (
     Bot,
@@ -166,7 +167,9 @@ class TelegramSender:
         try:
             await send_replies(self.bot, chat_id, replies)
         except RetryAfter as exc:
-            wait = exc.retry_after
+            with warnings.catch_warnings():  # PTB 22 warns that the type will change
+                warnings.simplefilter("ignore")
+                wait = exc.retry_after
             seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
             return Delivery("retry", retry_after=seconds, error="429 retry after")
         except Forbidden as exc:
