@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -69,10 +69,10 @@ class Translator:
     def date(self, value: date, fmt: str = "full") -> str:
         return format_date(value, fmt, locale=self.locale)
 
-    def datetime(self, value: datetime, fmt: str = "medium", tz: str | None = None) -> str:
+    def datetime(self, value: datetime, fmt: str = "medium", tz: tzinfo | None = None) -> str:
         return format_datetime(value, fmt, tzinfo=tz, locale=self.locale)
 
-    def time(self, value: datetime, fmt: str = "short", tz: str | None = None) -> str:
+    def time(self, value: datetime, fmt: str = "short", tz: tzinfo | None = None) -> str:
         return format_time(value, fmt, tzinfo=tz, locale=self.locale)
 
     def number(self, value: float) -> str:

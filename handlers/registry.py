@@ -17,6 +17,7 @@ class Command:
     role: Role
     help: str  # msgid, translated when shown
     run: Handler
+    in_groups: bool = False  # most commands belong in a private chat
 
 
 COMMANDS: dict[str, Command] = {}
@@ -24,9 +25,11 @@ STATES: dict[str, Handler] = {}
 CHOICES: dict[str, tuple[Role, Handler]] = {}
 
 
-def command(name: str, role: Role, help: str) -> Callable[[Handler], Handler]:
+def command(
+    name: str, role: Role, help: str, *, in_groups: bool = False
+) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        COMMANDS[name] = Command(name, role, help, fn)
+        COMMANDS[name] = Command(name, role, help, fn, in_groups)
         return fn
 
     return register

@@ -144,7 +144,7 @@ async def later(turn: Turn) -> None:
     )
     await occurrences.remind_later(turn.session, occ, turn.member, at, turn.now)
     turn.say(turn._("OK, I will remind you again on {date} at {time}.").format(
-        date=turn.t.date(at.date(), "full"), time=turn.t.time(at, tz=tz.key)))
+        date=turn.t.date(at.date(), "full"), time=turn.t.time(at, tz=tz)))
 
 
 @choice("checkin")

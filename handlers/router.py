@@ -10,7 +10,14 @@ from bot.context import AppContext
 from bot.i18n import Translator, normalize_language
 from bot.services import conversations, members
 from bot.services.members import has_role
-from handlers import admin, duties, general, onboarding  # noqa: F401  (they register handlers)
+from handlers import (  # noqa: F401  (importing them registers their handlers)
+    admin,
+    duties,
+    general,
+    groups,
+    onboarding,
+    reminders,
+)
 from handlers.registry import CHOICES, COMMANDS, STATES, parse_command
 from handlers.turn import Turn
 
@@ -66,16 +73,22 @@ async def _member_turn(turn: Turn) -> None:
             return
         await handler(turn)
         return
+    if inbound.chat_type == "group":
+        # Free text in a group is people talking to each other; check-ins and the rest
+        # belong in a private chat, where answers are not shown to everyone.
+        cmd = COMMANDS.get(name or "")
+        if cmd is not None and cmd.in_groups and has_role(turn.member, cmd.role):
+            await cmd.run(turn)
+        elif name is not None:
+            groups.talk_privately(turn)
+        return
     if name is not None:
         cmd = COMMANDS.get(name)
         if cmd is None or not has_role(turn.member, cmd.role):
-            if inbound.chat_type != "group":
-                turn.say(turn._("I don't know that command. Send /help to see what you can do."))
+            turn.say(turn._("I don't know that command. Send /help to see what you can do."))
             return
         await cmd.run(turn)
         return
-    if inbound.chat_type == "group":
-        return  # free text in a group is people talking to each other
     if turn.convo.state in STATES:
         await STATES[turn.convo.state](turn)
         return

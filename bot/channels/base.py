@@ -28,6 +28,7 @@ class Inbound:
     chat_type: ChatType = "private"
     display_name: str = ""
     language_hint: str | None = None
+    chat_title: str = ""
 
 
 @dataclass(frozen=True)

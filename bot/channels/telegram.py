@@ -36,10 +36,12 @@ def to_inbound(update: Update) -> Inbound | None:
         user = query.from_user
         chat = query.message.chat if query.message is not None else None
         chat_id, chat_type = (chat.id, chat.type) if chat else (user.id, ChatType.PRIVATE)
+        title = chat.title if chat else None
         text, choice = "", query.data or ""
     elif update.message is not None and update.message.text and update.message.from_user:
         user = update.message.from_user
         chat_id, chat_type = update.message.chat.id, update.message.chat.type
+        title = update.message.chat.title
         text, choice = update.message.text, None
     else:
         return None
@@ -52,6 +54,7 @@ def to_inbound(update: Update) -> Inbound | None:
         chat_type="private" if chat_type == ChatType.PRIVATE else "group",
         display_name=user.full_name,
         language_hint=user.language_code,
+        chat_title=title or "",
     )
 
 

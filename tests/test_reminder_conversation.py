@@ -1,0 +1,137 @@
+"""Reminders as members see them on Telegram, and what their answers change."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+
+import pytest
+
+from bot.channels.telegram import TelegramRunner, TelegramSender
+from bot.context import AppContext
+from bot.models import Role
+from bot.services import duties
+from scheduler import planner
+from scheduler.dispatcher import Dispatcher
+from tests.conftest import VN, add_tg_member, add_unit, make_settings
+from tests.test_dispatcher import disable_catalog
+
+ADMIN, FOCAL, AN, BINH = 7001, 7002, 7003, 7004
+GROUP = -100777
+
+
+@pytest.fixture
+async def bot(database_url: str, clock, tg_api) -> AsyncIterator[tuple[AppContext, Dispatcher]]:
+    app = await AppContext.create(
+        make_settings(database_url, telegram_base_url=tg_api.base_url), clock=clock
+    )
+    runner = TelegramRunner(app)
+    await runner.start()
+    try:
+        yield app, Dispatcher(app, {"telegram": TelegramSender(runner.application.bot)})
+    finally:
+        await runner.stop()
+        await app.close()
+
+
+async def tick(app: AppContext, dispatcher: Dispatcher, clock, moment: datetime) -> int:
+    clock.set(moment)
+    await planner.plan(app)
+    return (await dispatcher.run_once()).sent
+
+
+async def press(tg_api, user: int, message, data: str) -> str:
+    before = len(tg_api.sent_messages(user))
+    tg_api.push_callback(user, data, message_id=message.message_id)
+    return (await tg_api.wait_for_messages(user, before + 1))[-1].text or ""
+
+
+async def test_reminders_answers_digest_and_escalation(bot, clock, tg_api) -> None:
+    app, dispatcher = bot
+    unit = await add_unit(app, "Sở Tài chính")
+    await disable_catalog(app, unit)
+    await add_tg_member(app, unit, Role.admin, "Quản trị", ADMIN)
+    await add_tg_member(app, unit, Role.focal, "Đầu mối", FOCAL)
+    await add_tg_member(app, unit, Role.member, "Nguyễn An", AN)
+    await add_tg_member(app, unit, Role.member, "Trần Bình", BINH)
+    async with app.sessions() as session, session.begin():
+        for title, stages in (("Báo cáo quý I", "-3,0"), ("Báo cáo tập huấn", "+2")):
+            await duties.add_deadline(
+                session, unit_id=unit, title=title, due_on=date(2026, 3, 13),
+                letter_number="45/STC-VP", now=clock.now(), stages=stages,
+            )
+
+    # The focal point adds the bot to the unit's group chat.
+    tg_api.push_message(FOCAL, "/group", chat_id=GROUP, chat_title="Ban VSTBPN Sở Tài chính")
+    (ack,) = await tg_api.wait_for_messages(GROUP, 1)
+    assert "Sở Tài chính" in (ack.text or "")
+
+    # Tue 10/3, 3 days before: everyone gets a reminder with answer buttons; the group a post.
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 10, 8, 0, tzinfo=VN)) == 5
+    (reminder,) = tg_api.sent_messages(AN)
+    assert "«Báo cáo quý I»" in (reminder.text or "")
+    assert "Thứ Sáu, 13 tháng 3, 2026 (còn 3 ngày)" in (reminder.text or "")
+    assert "45/STC-VP" in (reminder.text or "")
+    assert reminder.callback_data[0].startswith("done:")
+    assert len(reminder.callback_data) == 5
+    post = tg_api.sent_messages(GROUP)[-1]
+    assert post.buttons[0]["url"] == "https://t.me/vstbpn_test_bot"
+
+    # Trying to check in inside the group gets a link to a private chat.
+    tg_api.push_message(AN, "/checkin 45 người", chat_id=GROUP)
+    answer = (await tg_api.wait_for_messages(GROUP, 3))[-1]
+    assert "riêng" in (answer.text or "") and answer.buttons[0]["url"]
+
+    occ_id = reminder.callback_data[0].split(":")[1]
+    assert "Thứ Tư, 11 tháng 3, 2026" in await press(tg_api, AN, reminder, f"later:{occ_id}:1")
+    binh_reminder = tg_api.sent_messages(BINH)[0]
+    assert "không áp dụng" in await press(tg_api, BINH, binh_reminder, f"na:{occ_id}")
+
+    # Wed 11/3: An's own "later" reminder, nobody else.
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 11, 8, 0, tzinfo=VN)) == 1
+    assert "còn 2 ngày" in (tg_api.sent_messages(AN)[-1].text or "")
+
+    # Thu 12/3: the focal point is told who has not answered (Bình said not applicable).
+    # (One digest per deadline: both fall due on 13/3.)
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 12, 8, 0, tzinfo=VN)) == 2
+    (digest,) = [m.text or "" for m in tg_api.sent_messages(FOCAL)[-2:]
+                 if "Báo cáo quý I" in (m.text or "")]
+    assert "chưa trả lời" in digest
+    assert "Nguyễn An" in digest and "Quản trị" in digest and "Trần Bình" not in digest
+
+    # An marks it done: nobody in the unit hears of it again, not even in the group.
+    done = await press(tg_api, AN, tg_api.sent_messages(AN)[-1], f"done:{occ_id}")
+    assert "hoàn thành" in done
+    sent_before = len(tg_api.sent_messages())
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 13, 8, 0, tzinfo=VN)) == 0
+    assert len(tg_api.sent_messages()) == sent_before
+
+    # The other deadline, never answered: two days overdue (Sun 15/3 → Mon 16/3) goes to the
+    # admin as an escalation, besides everyone's overdue reminder.
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 16, 8, 0, tzinfo=VN)) == 5
+    (escalation,) = [m.text or "" for m in tg_api.sent_messages(ADMIN)[-2:]
+                     if "Quá hạn tại" in (m.text or "")]
+    assert "Quá hạn tại Sở Tài chính" in escalation and "«Báo cáo tập huấn»" in escalation
+    assert "quá hạn 3 ngày" in escalation and "Trần Bình" in escalation
+
+
+async def test_forged_or_foreign_answers_change_nothing(bot, clock, tg_api) -> None:
+    app, dispatcher = bot
+    mine = await add_unit(app, "Sở A")
+    other = await add_unit(app, "Sở B")
+    for unit in (mine, other):
+        await disable_catalog(app, unit)
+    await add_tg_member(app, mine, Role.member, "A", 8001)
+    await add_tg_member(app, other, Role.member, "B", 8002)
+    async with app.sessions() as session, session.begin():
+        await duties.add_deadline(session, unit_id=other, title="Việc của Sở B",
+                                  due_on=date(2026, 3, 13), now=clock.now(), stages="0")
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 13, 8, 0, tzinfo=VN)) == 1
+    theirs = tg_api.sent_messages(8002)[0]
+    occ_id = theirs.callback_data[0].split(":")[1]
+    # Member A replays B's button data from their own chat.
+    tg_api.push_message(8001, "/whoami")
+    mine_msg = (await tg_api.wait_for_messages(8001, 1))[-1]
+    reply = await press(tg_api, 8001, mine_msg, f"done:{occ_id}")
+    assert "không còn hiệu lực" in reply
+    assert "Việc của Sở B" not in reply
