@@ -33,10 +33,17 @@ class Leadership:
     async def check(self) -> bool:
         if self.app.engine.dialect.name != "postgresql":
             return True
-        if self._conn is not None and not self._conn.closed:
-            return True
+        if self._conn is not None:
+            try:
+                await self._conn.scalar(text("SELECT 1"))
+                return True
+            except Exception:  # the connection died, and the lock with it
+                log.warning("scheduler_leader_lost")
+                await self._conn.invalidate()
+                self._conn = None
         conn = await self.app.engine.connect()
         got = await conn.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": _LEADER_LOCK_ID})
+        await conn.commit()
         if got:
             self._conn = conn
             log.info("scheduler_leader")
@@ -46,7 +53,10 @@ class Leadership:
 
     async def release(self) -> None:
         if self._conn is not None:
-            await self._conn.close()  # closing the session releases the lock
+            # A session-level lock outlives the pooled connection's return: unlock explicitly.
+            await self._conn.scalar(text("SELECT pg_advisory_unlock(:id)"), {"id": _LEADER_LOCK_ID})
+            await self._conn.commit()
+            await self._conn.close()
             self._conn = None
 
 
@@ -91,5 +101,6 @@ class SchedulerService:
         self.scheduler.start()
 
     async def stop(self) -> None:
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         await self.leadership.release()

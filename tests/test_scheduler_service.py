@@ -1,0 +1,51 @@
+"""The clock wiring: APScheduler jobs call the planner and dispatcher; one leader per database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from bot.context import AppContext
+from bot.models import OutboxMessage, Role
+from bot.services import duties
+from scheduler.dispatcher import Dispatcher
+from scheduler.service import Leadership, SchedulerService
+from tests.conftest import VN, add_tg_member, add_unit
+
+
+async def test_only_one_process_leads(app, database_url, clock) -> None:
+    other = await AppContext.create(app.settings, clock=clock, migrate=False)
+    first, second = Leadership(app), Leadership(other)
+    try:
+        assert await first.check()
+        if "postgresql" in database_url:
+            assert not await second.check()  # the advisory lock is taken
+            await first.release()
+            assert await second.check()  # the next process takes over
+        else:
+            assert await second.check()  # SQLite: a single process, always the leader
+    finally:
+        await first.release()
+        await second.release()
+        await other.close()
+
+
+async def test_jobs_plan_and_send(app, clock, tg_sender, tg_api) -> None:
+    unit = await add_unit(app, "Sở Xây dựng")
+    await add_tg_member(app, unit, Role.member, "Mai", 9001)
+    async with app.sessions() as session, session.begin():
+        await duties.add_deadline(session, unit_id=unit, title="Báo cáo", due_on=date(2026, 3, 13),
+                                  now=clock.now(), stages="0")
+    clock.set(datetime(2026, 3, 13, 9, 0, tzinfo=VN))
+    service = SchedulerService(app, Dispatcher(app, {"telegram": tg_sender}))
+    jobs = {job.name for job in service.scheduler.get_jobs()}
+    assert jobs == {"SchedulerService.plan", "SchedulerService.dispatch"}
+    await service.plan()
+    await service.plan()  # planning twice adds nothing
+    async with app.sessions() as session:
+        rows = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    await service.dispatch()
+    await service.stop()
+    assert rows >= 1
+    assert [m.chat_id for m in tg_api.sent_messages() if "Báo cáo" in (m.text or "")] == [9001]
