@@ -327,9 +327,6 @@ def member_set_role(member_id: int, role: Role) -> None:
 register_duty_commands(app)
 
 
-register_duty_commands(app)
-
-
 def main() -> None:
     try:
         app()

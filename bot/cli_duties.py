@@ -51,12 +51,18 @@ def _today(ctx: AppContext, unit: Unit) -> date:
     return ctx.clock.now().astimezone(ZoneInfo(unit.timezone)).date()
 
 
+def describe_rule(recurrence: dict[str, Any]) -> str:
+    if recurrence.get("kind") == "monthly" and recurrence.get("day") == -1:
+        return "monthly on the last day"
+    return rec.Recurrence.from_dict(recurrence).describe()
+
+
 def duty_row(duty: Duty, lang: str, today: date, cal: Calendar) -> dict[str, Any]:
     upcoming = occurrences_between([duty], today, today + timedelta(days=400), cal.cal)
     return {
         "id": duty.id, "unit_id": duty.unit_id, "code": duty.code, "kind": duty.kind,
         "enabled": duty.enabled, "title": duty.title(lang),
-        "rule": rec.Recurrence.from_dict(duty.recurrence).describe(),
+        "rule": describe_rule(duty.recurrence),
         "recurrence": duty.recurrence, "stages": duty.stages, "time": duty.send_time,
         "shift": duty.shift, "scope": duty.scope, "letter": duty.letter_number,
         "next_due": upcoming[0].occurrence.due_on.isoformat() if upcoming and duty.enabled
@@ -305,8 +311,6 @@ def calendar(
 
 def register(app: typer.Typer) -> None:
     """Add the duty, deadline and calendar commands to the `vstbpn` app."""
-    if any(group.name == "duty" for group in app.registered_groups):
-        return  # already registered
     duty_app = typer.Typer(help="A unit's duties: list, change, add.", no_args_is_help=True)
     deadline_app = typer.Typer(help="Deadlines from official letters.", no_args_is_help=True)
     duty_app.command("list")(duty_list)
