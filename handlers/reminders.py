@@ -11,18 +11,10 @@ from bot.channels.base import Choice, Reply
 from bot.i18n import Translator
 from bot.models import Member, Occurrence, OutboxMessage, Unit
 from bot.services import occurrences
+from handlers.duty_text import days_left
 from handlers.registry import choice
 from handlers.turn import Turn
 from scheduler.workdays import SendWindow, WorkCalendar
-
-
-def days_phrase(t: Translator, due: date, today: date) -> str:
-    days = (due - today).days
-    if days > 0:
-        return t.ngettext("{n} day left", "{n} days left", days).format(n=days)
-    if days == 0:
-        return t.gettext("due today")
-    return t.ngettext("{n} day overdue", "{n} days overdue", -days).format(n=-days)
 
 
 def _duty_lines(t: Translator, occ: Occurrence, today: date) -> list[str]:
@@ -32,7 +24,7 @@ def _duty_lines(t: Translator, occ: Occurrence, today: date) -> list[str]:
         lines.append(t.gettext("Period: {start} – {end}").format(
             start=t.date(occ.starts_on, "short"), end=t.date(occ.due_on, "short")))
     lines.append(t.gettext("Due: {date} ({days})").format(
-        date=t.date(occ.due_on, "full"), days=days_phrase(t, occ.due_on, today)))
+        date=t.date(occ.due_on, "full"), days=days_left(t, occ.due_on, today)))
     if duty.letter_number:
         lines.append(t.gettext("Letter: {number}").format(number=duty.letter_number))
     return lines

@@ -12,7 +12,9 @@ from bot.services import conversations, members
 from bot.services.members import has_role
 from handlers import (  # noqa: F401  (importing them registers their handlers)
     admin,
+    deadline,
     duties,
+    duty_admin,
     general,
     groups,
     onboarding,
