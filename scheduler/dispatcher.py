@@ -241,6 +241,8 @@ class Dispatcher:
         occ = row.occurrence
         if row.kind != "unreachable" and occ.status != "open":
             return "occurrence closed"
+        if row.kind != "unreachable" and not occ.duty.enabled:
+            return "duty turned off"  # planned before an admin turned it off
         member = None
         if row.recipient.startswith("member:"):
             member = await session.get(Member, int(row.recipient.partition(":")[2]))

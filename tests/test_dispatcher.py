@@ -176,3 +176,20 @@ async def test_api_failures_lose_nothing_and_flag_blocked_members(
         failed = await session.scalar(
             select(OutboxMessage).where(OutboxMessage.status == "failed"))
         assert failed is not None and failed.attempts == 1  # 403 is not retried
+
+
+async def test_turning_a_duty_off_stops_reminders_already_planned(
+    app, clock, tg_api, tg_sender
+) -> None:
+    unit = await add_unit(app, "Sở Nông nghiệp")
+    await disable_catalog(app, unit)
+    await add_tg_member(app, unit, Role.member, "Hà", 9101)
+    await add_deadline(app, unit, date(2026, 3, 13), stages="0")
+    clock.set(datetime(2026, 3, 12, 9, 0, tzinfo=VN))
+    assert await planner.plan(app) == 1  # tomorrow's reminder is in the outbox already
+    async with app.sessions() as session, session.begin():
+        (deadline,) = [d for d in await duties.applicable(session, unit) if d.kind == "deadline"]
+        duties.update(deadline, enabled=False)
+    clock.set(datetime(2026, 3, 13, 8, 0, tzinfo=VN))
+    stats = await fast_dispatcher(app, tg_sender).run_once()
+    assert stats.reasons == {"duty turned off": 1} and tg_api.sent_messages() == []

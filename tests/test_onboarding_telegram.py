@@ -46,6 +46,10 @@ async def ask(tg: FakeTelegramAPI, user_id: int, text: str, **kw) -> str:
 
 async def test_onboarding_over_the_bot_api(bot: AppContext, tg: FakeTelegramAPI) -> None:
     assert bot.telegram_username == "vstbpn_test_bot"  # learned through getMe
+    menus = {c.params.get("language_code"): c.params["commands"]
+             for c in tg.calls("setMyCommands")}
+    assert set(menus) == {None, "en"}
+    assert "help" in str(menus[None]) and "invite" not in str(menus[None])
     unit = await add_unit(bot, "Sở Lao động")
 
     # A stranger gets only how to join.

@@ -9,18 +9,29 @@ import warnings
 
 from telegram import (
     Bot,
+    BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import Capabilities, Inbound, Reply, split_text
 from bot.channels.sender import Delivery
+from bot.config import LANGUAGES
 from bot.context import AppContext
+from bot.i18n import Translator
+from bot.models import Role
 from handlers.router import handle
 
 log = logging.getLogger(__name__)
@@ -123,6 +134,7 @@ class TelegramRunner:
         settings = self.app.settings
         await self.application.initialize()  # calls getMe: a bad token fails here
         self.app.telegram_username = self.application.bot.username
+        await self._publish_commands()
         await self.application.start()
         updater = self.application.updater
         assert updater is not None
@@ -146,6 +158,22 @@ class TelegramRunner:
         log.info("telegram_started", extra={
             "mode": settings.telegram_mode, "bot": self.app.telegram_username,
         })
+
+    async def _publish_commands(self) -> None:
+        """The command menu Telegram shows beside the text box, in each language."""
+        from handlers.registry import COMMANDS  # filled by importing handlers.router above
+
+        for lang in LANGUAGES:
+            t = Translator(lang)
+            commands = [BotCommand(c.name, t.gettext(c.help)[:256])
+                        for c in COMMANDS.values() if c.help and c.role == Role.member]
+            default = lang == self.app.settings.default_language
+            try:
+                await self.application.bot.set_my_commands(
+                    commands, language_code=None if default else lang
+                )
+            except TelegramError:
+                log.warning("telegram_commands_not_set", extra={"lang": lang})
 
     async def stop(self) -> None:
         updater = self.application.updater
