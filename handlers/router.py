@@ -41,6 +41,7 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
             if member is None:
                 await onboarding.stranger(turn)
             else:
+                await members.mark_reachable(session, inbound.channel, inbound.user_id)
                 await _member_turn(turn)
             if not caps.buttons:
                 convo.choices = numbered_values(turn.replies)

@@ -8,8 +8,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select
 
+from bot.channels.base import Inbound
+from bot.channels.telegram import CAPS
 from bot.models import ChatAccount, Member, OutboxMessage, Role
 from bot.services import duties
+from handlers.router import handle
 from scheduler import planner
 from scheduler.dispatcher import LEASE, Dispatcher
 from scheduler.ratelimit import RateLimiter
@@ -176,6 +179,13 @@ async def test_api_failures_lose_nothing_and_flag_blocked_members(
         failed = await session.scalar(
             select(OutboxMessage).where(OutboxMessage.status == "failed"))
         assert failed is not None and failed.attempts == 1  # 403 is not retried
+
+    # They unblock the bot and write to it: reachable again.
+    await handle(app, Inbound("telegram", "6005", "6005", "/whoami"), CAPS)
+    async with app.sessions() as session:
+        account = await session.scalar(
+            select(ChatAccount).where(ChatAccount.external_id == "6005"))
+        assert account is not None and account.unreachable_since is None
 
 
 async def test_turning_a_duty_off_stops_reminders_already_planned(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import ChatAccount, Member, Role
@@ -33,6 +33,16 @@ async def active_member_for(
     if account is None or not account.member.active:
         return None
     return account.member
+
+
+async def mark_reachable(session: AsyncSession, channel: str, external_id: str) -> None:
+    """They wrote to us, so they no longer block the bot: reminders may reach them again."""
+    await session.execute(
+        update(ChatAccount)
+        .where(ChatAccount.channel == channel, ChatAccount.external_id == external_id,
+               ChatAccount.unreachable_since.is_not(None))
+        .values(unreachable_since=None)
+    )
 
 
 async def register(
