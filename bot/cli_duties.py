@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_common import JsonOpt, emit, fail, with_app
 from bot.context import AppContext
-from bot.ics import build_calendar, occurrences_between
+from bot.ics import build_calendar, next_due
 from bot.models import Duty, Unit
 from bot.services import duties as duty_service
 from bot.services.duties import DutyError
@@ -58,14 +58,14 @@ def describe_rule(recurrence: dict[str, Any]) -> str:
 
 
 def duty_row(duty: Duty, lang: str, today: date, cal: Calendar) -> dict[str, Any]:
-    upcoming = occurrences_between([duty], today, today + timedelta(days=400), cal.cal)
+    upcoming = next_due(duty, today, cal.cal)
     return {
         "id": duty.id, "unit_id": duty.unit_id, "code": duty.code, "kind": duty.kind,
         "enabled": duty.enabled, "title": duty.title(lang),
         "rule": describe_rule(duty.recurrence),
         "recurrence": duty.recurrence, "stages": duty.stages, "time": duty.send_time,
         "shift": duty.shift, "scope": duty.scope, "letter": duty.letter_number,
-        "next_due": upcoming[0].occurrence.due_on.isoformat() if upcoming and duty.enabled
+        "next_due": upcoming.occurrence.due_on.isoformat() if upcoming and duty.enabled
         else None,
     }
 
@@ -225,10 +225,9 @@ def deadline_add(
                 fail(str(exc))
             today = _today(ctx, found)
             cal = Calendar.from_app(ctx)
-            (occ,) = rec.occurrences(rec.Recurrence.once(nominal), nominal, nominal, cal.cal,
-                                     duty.shift)  # type: ignore[arg-type]
             row = duty_row(duty, ctx.settings.default_language, today, cal)
-            row["due_on"] = occ.due_on.isoformat()
+            due = rec.shift_due(nominal, cal.cal, duty.shift)  # type: ignore[arg-type]
+            row["due_on"] = due.isoformat()
             return row, nominal < today
 
     row, past = with_app(work)

@@ -63,18 +63,12 @@ class Settings(BaseSettings):
     @field_validator("send_window")
     @classmethod
     def _window(cls, value: str) -> str:
-        try:
-            start, end = (time.fromisoformat(p.strip()) for p in value.split("-"))
-        except ValueError as exc:
-            raise ValueError("must look like 08:00-17:00") from exc
-        if start >= end:
-            raise ValueError("the window must start before it ends")
+        _parse_window(value)
         return value
 
     @property
     def window_times(self) -> tuple[time, time]:
-        start, end = (time.fromisoformat(p.strip()) for p in self.send_window.split("-"))
-        return start, end
+        return _parse_window(self.send_window)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -87,6 +81,16 @@ class Settings(BaseSettings):
                 "e.g. export VSTBPN_TELEGRAM_TOKEN=123456:ABC..."
             )
         return self.telegram_token.get_secret_value()
+
+
+def _parse_window(value: str) -> tuple[time, time]:
+    try:
+        start, end = (time.fromisoformat(p.strip()) for p in value.split("-"))
+    except ValueError as exc:
+        raise ValueError("must look like 08:00-17:00") from exc
+    if start >= end:
+        raise ValueError("the window must start before it ends")
+    return start, end
 
 
 def async_database_url(url: str) -> str:

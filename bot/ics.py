@@ -52,6 +52,12 @@ def occurrences_between(
     return found
 
 
+def next_due(duty: Duty, today: date, cal: WorkCalendar) -> DutyDate | None:
+    """The duty's next due date from today (a year and a bit covers any yearly duty)."""
+    found = occurrences_between([duty], today, today + timedelta(days=400), cal)
+    return found[0] if found else None
+
+
 def describe_stage(t: Translator, stage: rec.Stage) -> str:
     n = abs(stage.offset_days)
     if stage.anchor == "start":

@@ -68,9 +68,7 @@ def _due_problem(turn: Turn, due: date | None) -> str | None:
 
 
 def _deadline_due(turn: Turn, nominal: date, shift: str = "previous") -> date:
-    (occ,) = rec.occurrences(rec.Recurrence.once(nominal), nominal, nominal, workdays(turn),
-                             shift)  # type: ignore[arg-type]
-    return occ.due_on
+    return rec.shift_due(nominal, workdays(turn), shift)  # type: ignore[arg-type]
 
 
 def _deadline_note(turn: Turn, nominal: date, shift: str = "previous") -> str | None:

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from bot.i18n import N_, Translator
+from bot.ics import next_due
 from bot.models import Duty, Role
 from bot.services import duties as duty_service
 from bot.services.duties import SHIFTS, DutyError
@@ -13,7 +14,6 @@ from handlers.duty_text import (
     MAX_TITLE,
     SHIFT_TEXTS,
     describe_rule,
-    next_due,
     parse_month_day,
     parse_month_day_of_month,
     shift_note,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, Translator
-from bot.ics import DutyDate, occurrences_between
-from bot.models import Duty
 from handlers.turn import Turn
 from scheduler import recurrence as rec
 from scheduler.planner import Calendar
@@ -19,9 +17,6 @@ UPCOMING_DAYS = 60
 CALENDAR_FILE = "lich-nhiem-vu.ics"
 MAX_TITLE = 255
 MAX_LETTER = 64
-# Far enough to find the next due date of any yearly duty.
-_NEXT_DUE_HORIZON = timedelta(days=400)
-
 
 
 def unit_today(turn: Turn) -> date:
@@ -122,7 +117,3 @@ def shift_note(t: Translator, nominal: date, due: date, shift: str) -> str | Non
         text = N_("{date} is a {weekday}, so it falls due on the working day before: {due}.")
     return t.gettext(text).format(**values)
 
-
-def next_due(duty: Duty, today: date, cal: WorkCalendar) -> DutyDate | None:
-    found = occurrences_between([duty], today, today + _NEXT_DUE_HORIZON, cal)
-    return found[0] if found else None

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from bot.channels.base import Choice
 from bot.i18n import N_
 from bot.models import GroupChat, Role
+from bot.services import invites
 from handlers.registry import command
 from handlers.turn import Turn
 
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def private_link(turn: Turn) -> str | None:
     if turn.inbound.channel == "telegram" and turn.app.telegram_username:
-        return f"https://t.me/{turn.app.telegram_username}"
+        return invites.deep_link(turn.app.telegram_username)
     return None
 
 

@@ -14,7 +14,7 @@ from bot.services import occurrences
 from handlers.duty_text import days_left
 from handlers.registry import choice
 from handlers.turn import Turn
-from scheduler.workdays import SendWindow, WorkCalendar
+from scheduler.planner import Calendar
 
 
 def _duty_lines(t: Translator, occ: Occurrence, today: date) -> list[str]:
@@ -129,11 +129,9 @@ async def later(turn: Turn) -> None:
     assert turn.member is not None
     parts = (turn.inbound.choice or "").split(":")
     days = int(parts[2]) if len(parts) > 2 and parts[2] in ("1", "3") else 1
-    start, end = turn.app.settings.window_times
     tz = ZoneInfo(turn.member.unit.timezone)
-    at = SendWindow(start, end).at_or_after(
-        (turn.now + timedelta(days=days)).astimezone(tz), WorkCalendar()
-    )
+    cal = Calendar.from_app(turn.app)
+    at = cal.window.at_or_after((turn.now + timedelta(days=days)).astimezone(tz), cal.cal)
     await occurrences.remind_later(turn.session, occ, turn.member, at, turn.now)
     turn.say(turn._("OK, I will remind you again on {date} at {time}.").format(
         date=turn.t.date(at.date(), "full"), time=turn.t.time(at, tz=tz)))

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.sender import Delivery, Sender
 from bot.context import AppContext
-from bot.db import insert_ignore
 from bot.i18n import Translator
 from bot.models import ChatAccount, GroupChat, Member, OutboxMessage, Response, Role, Unit
+from bot.services import invites, outbox
 from handlers import reminders
 from scheduler.planner import Calendar
 from scheduler.ratelimit import RateLimiter
@@ -122,25 +122,26 @@ class Dispatcher:
             row = await session.get(OutboxMessage, row_id)
             if row is None or row.status != "sending":
                 return
-            reason = await self._skip_reason(session, row, now)
+            unit = await session.get(Unit, row.occurrence.unit_id)
+            assert unit is not None  # occurrences are deleted with their unit
+            local_now = now.astimezone(ZoneInfo(unit.timezone))
+            reason = await self._skip_reason(session, row, local_now)
             target = None if reason else await self._target(session, row)
             if reason is None and target is None:
                 reason = "unreachable"
             reply = None
             if reason is None:
                 assert target is not None
-                unit = await session.get(Unit, row.occurrence.unit_id)
-                tz = ZoneInfo(unit.timezone if unit else "Asia/Ho_Chi_Minh")
-                if not self.cal.window.contains(now.astimezone(tz), self.cal.cal):
+                if not self.cal.window.contains(local_now, self.cal.cal):
                     row.status, row.claimed_until = "pending", None
-                    row.next_attempt_at = self.cal.window.at_or_after(now.astimezone(tz),
-                                                                      self.cal.cal)
+                    row.next_attempt_at = self.cal.window.at_or_after(local_now, self.cal.cal)
                     stats.held += 1
                     return
                 lang = target.member.language if target.member else \
                     self.app.settings.default_language
+                name = self.app.telegram_username
                 reply = await reminders.render(session, row, Translator(lang), now,
-                                               self._bot_link())
+                                               invites.deep_link(name) if name else None)
                 if reply is None:
                     reason = "nothing to say"
             if reason is not None:
@@ -152,10 +153,6 @@ class Dispatcher:
         await self.limiter.wait(f"{target.sender.channel}:{target.chat_id}", group=target.group)
         delivery = await target.sender.send(target.chat_id, [reply])
         await self._record(row_id, target, delivery, stats)
-
-    def _bot_link(self) -> str | None:
-        name = self.app.telegram_username
-        return f"https://t.me/{name}" if name else None
 
     async def _record(
         self, row_id: int, target: _Target, delivery: Delivery, stats: Stats
@@ -206,12 +203,11 @@ class Dispatcher:
             Member.unit_id == member.unit_id, Member.active.is_(True), Member.role == Role.focal,
             Member.id != member.id,
         ))
-        await insert_ignore(session, OutboxMessage, [
-            {"occurrence_id": row.occurrence_id, "recipient": f"member:{focal_id}",
-             "kind": "unreachable", "stage": f"m{member.id}", "send_at": now,
-             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+        await outbox.enqueue(session, [
+            outbox.row(row.occurrence_id, outbox.member_recipient(focal_id), "unreachable",
+                       f"m{member.id}", now, now)
             for focal_id in focals
-        ], ["occurrence_id", "recipient", "kind", "stage"])
+        ])
 
     async def _target(self, session: AsyncSession, row: OutboxMessage) -> _Target | None:
         kind, _, ident = row.recipient.partition(":")
@@ -238,6 +234,7 @@ class Dispatcher:
     async def _skip_reason(
         self, session: AsyncSession, row: OutboxMessage, now: datetime
     ) -> str | None:
+        """Why this row should not be sent; `now` is in the unit's timezone."""
         occ = row.occurrence
         if row.kind != "unreachable" and occ.status != "open":
             return "occurrence closed"
@@ -255,9 +252,7 @@ class Dispatcher:
                 return "answered"
             if row.kind == "reminder" and await self._snoozed(session, row, now):
                 return "snoozed"
-        unit = await session.get(Unit, occ.unit_id)
-        tz = ZoneInfo(unit.timezone if unit else "Asia/Ho_Chi_Minh")
-        due_day_begins = datetime.combine(occ.due_on, time(0), tzinfo=tz)
+        due_day_begins = datetime.combine(occ.due_on, time(0), tzinfo=now.tzinfo)
         before_deadline = row.stage.startswith(_BEFORE_DEADLINE) or row.kind == "focal"
         if before_deadline and now >= due_day_begins:
             return "stale"

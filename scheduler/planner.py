@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_
@@ -17,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.db import insert_ignore
-from bot.models import Duty, GroupChat, Member, Occurrence, OutboxMessage, Role, Unit
+from bot.models import Duty, GroupChat, Member, Occurrence, Role, Unit
 from bot.services import duties as duty_service
+from bot.services import outbox
 from bot.services.duties import parse_send_time
 from scheduler import recurrence as rec
 from scheduler.workdays import SendWindow, WorkCalendar
@@ -42,8 +44,13 @@ class Calendar:
 
     @classmethod
     def from_app(cls, app: AppContext) -> Calendar:
-        start, end = app.settings.window_times
-        return cls(WorkCalendar(), SendWindow(start, end))
+        return _shared_calendar(*app.settings.window_times)
+
+
+@cache
+def _shared_calendar(start: time, end: time) -> Calendar:
+    """One per window: WorkCalendar loads holidays per year once, not on every message."""
+    return Calendar(WorkCalendar(), SendWindow(start, end))
 
 
 @dataclass(frozen=True)
@@ -58,15 +65,9 @@ class PlannedSend:
     group: GroupChat | None = None
 
 
-def member_recipient(member_id: int) -> str:
-    return f"member:{member_id}"
-
-
-def group_recipient(group_id: int) -> str:
-    return f"group:{group_id}"
-
-
-def focal_digest_at(occ: rec.Occurrence, send_time, cal: Calendar, tz: ZoneInfo) -> datetime:
+def focal_digest_at(
+    occ: rec.Occurrence, send_time: time, cal: Calendar, tz: ZoneInfo
+) -> datetime:
     """The focal point's "who has not answered" message: the working day before the due day."""
     day = cal.cal.previous_working_day(occ.due_on, inclusive=False)
     return cal.window.at_or_before(datetime.combine(day, send_time, tzinfo=tz), cal.cal)
@@ -99,7 +100,8 @@ async def expected_sends(
 
 
 def _occurrence_sends(
-    duty: Duty, occ: rec.Occurrence, stages, send_time, members: list[Member],
+    duty: Duty, occ: rec.Occurrence, stages: tuple[rec.Stage, ...], send_time: time,
+    members: list[Member],
     groups: list[GroupChat], start: datetime, end: datetime, cal: Calendar, tz: ZoneInfo,
 ) -> list[PlannedSend]:
     out: list[PlannedSend] = []
@@ -113,20 +115,20 @@ def _occurrence_sends(
         for m in members:
             if m.created_at <= p.send_at:
                 out.append(PlannedSend(p.send_at, KIND_REMINDER, p.stage.name, duty, occ,
-                                       member_recipient(m.id), member=m))
+                                       outbox.member_recipient(m.id), member=m))
             if overdue and m.role == Role.admin and m.created_at <= p.send_at:
                 out.append(PlannedSend(p.send_at, KIND_ESCALATION, p.stage.name, duty, occ,
-                                       member_recipient(m.id), member=m))
+                                       outbox.member_recipient(m.id), member=m))
         if not overdue:
             out.extend(
                 PlannedSend(p.send_at, KIND_GROUP, p.stage.name, duty, occ,
-                            group_recipient(g.id), group=g)
+                            outbox.group_recipient(g.id), group=g)
                 for g in groups
             )
     digest_at = focal_digest_at(occ, send_time, cal, tz)
     if start <= digest_at < end:
         out.extend(
-            PlannedSend(digest_at, KIND_FOCAL, "digest", duty, occ, member_recipient(m.id),
+            PlannedSend(digest_at, KIND_FOCAL, "digest", duty, occ, outbox.member_recipient(m.id),
                         member=m)
             for m in members if m.role == Role.focal and m.created_at <= digest_at
         )
@@ -154,15 +156,11 @@ async def plan_unit(
         )
     )
     open_ids = {(d, k): i for i, d, k, status in rows if status == "open"}
-    outbox = [
-        {"occurrence_id": open_ids[(s.duty.id, s.occurrence.key)], "recipient": s.recipient,
-         "kind": s.kind, "stage": s.stage, "send_at": s.send_at, "status": "pending",
-         "attempts": 0, "next_attempt_at": s.send_at, "created_at": now}
+    return await outbox.enqueue(session, [
+        outbox.row(open_ids[(s.duty.id, s.occurrence.key)], s.recipient, s.kind, s.stage,
+                   s.send_at, now)
         for s in sends if (s.duty.id, s.occurrence.key) in open_ids
-    ]
-    return await insert_ignore(
-        session, OutboxMessage, outbox, ["occurrence_id", "recipient", "kind", "stage"]
-    )
+    ])
 
 
 async def plan(app: AppContext, cal: Calendar | None = None) -> int:

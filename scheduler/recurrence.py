@@ -142,7 +142,8 @@ class Occurrence:
     starts_on: date  # range start (never shifted), else == due_on
 
 
-def _shift(d: date, cal: WorkCalendar, shift: ShiftPolicy) -> date:
+def shift_due(d: date, cal: WorkCalendar, shift: ShiftPolicy) -> date:
+    """Where a due date on a day off goes: the working day before, after, or nowhere."""
     if shift == "previous":
         return cal.previous_working_day(d)
     if shift == "next":
@@ -189,7 +190,7 @@ def occurrences(
     for nominal in _nominal_dues(rule, start, end):
         if not start <= nominal <= end:
             continue
-        due_on = _shift(nominal, cal, shift)
+        due_on = shift_due(nominal, cal, shift)
         starts_on = min(_range_start(rule, nominal), due_on) if rule.kind == "range" else due_on
         result.append(Occurrence(nominal.isoformat(), nominal, due_on, starts_on))
     return result

@@ -32,6 +32,7 @@ from bot.config import LANGUAGES
 from bot.context import AppContext
 from bot.i18n import Translator
 from bot.models import Role
+from handlers.registry import COMMANDS
 from handlers.router import handle
 
 log = logging.getLogger(__name__)
@@ -161,8 +162,6 @@ class TelegramRunner:
 
     async def _publish_commands(self) -> None:
         """The command menu Telegram shows beside the text box, in each language."""
-        from handlers.registry import COMMANDS  # filled by importing handlers.router above
-
         for lang in LANGUAGES:
             t = Translator(lang)
             commands = [BotCommand(c.name, t.gettext(c.help)[:256])

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.models import Duty, Unit
+from bot.services.units import ancestor_ids
 from scheduler.recurrence import Recurrence, Stage
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "duties.json"
@@ -59,15 +60,6 @@ async def install_catalog(session: AsyncSession, unit_ids: list[int], now: datet
 
 async def install_catalog_everywhere(session: AsyncSession, now: datetime) -> int:
     return await install_catalog(session, list(await session.scalars(select(Unit.id))), now)
-
-
-async def ancestor_ids(session: AsyncSession, unit_id: int) -> list[int]:
-    ids: list[int] = []
-    unit = await session.get(Unit, unit_id)
-    while unit is not None and unit.parent_id is not None:
-        ids.append(unit.parent_id)
-        unit = await session.get(Unit, unit.parent_id)
-    return ids
 
 
 async def applicable(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import insert_ignore
-from bot.models import Member, Occurrence, OutboxMessage, Response
+from bot.models import Member, Occurrence, Response
+from bot.services import outbox
 
 
 async def for_member(
@@ -43,11 +43,10 @@ async def remind_later(
 ) -> None:
     """A personal reminder at `at`; the regular ones before it are held back."""
     await answer(session, occ, member, "later", now)
-    await insert_ignore(session, OutboxMessage, [{
-        "occurrence_id": occ.id, "recipient": f"member:{member.id}", "kind": "later",
-        "stage": f"later-{at.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}", "send_at": at,
-        "status": "pending", "attempts": 0, "next_attempt_at": at, "created_at": now,
-    }], ["occurrence_id", "recipient", "kind", "stage"])
+    stage = f"later-{at.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}"
+    await outbox.enqueue(session, [
+        outbox.row(occ.id, outbox.member_recipient(member.id), "later", stage, at, now)
+    ])
 
 
 async def answers(session: AsyncSession, occurrence_id: int) -> dict[int, str]:

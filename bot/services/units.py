@@ -43,6 +43,13 @@ async def subtree_ids(session: AsyncSession, root_id: int) -> list[int]:
     return list(await session.scalars(select(tree.c.id)))
 
 
+async def ancestor_ids(session: AsyncSession, unit_id: int) -> list[int]:
+    """Every unit above this one (recursive CTE, the mirror of subtree_ids)."""
+    up = select(Unit.parent_id).where(Unit.id == unit_id).cte("up", recursive=True)
+    up = up.union_all(select(Unit.parent_id).where(Unit.id == up.c.parent_id))
+    return [i for i in await session.scalars(select(up.c.parent_id)) if i is not None]
+
+
 async def path_names(session: AsyncSession, unit: Unit) -> list[str]:
     """Names from the root down to this unit, for display."""
     names = [unit.name]

@@ -1,0 +1,36 @@
+"""Putting messages in the outbox: one row per (occurrence, recipient, kind, stage), never two."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import insert_ignore
+from bot.models import OutboxMessage
+
+UNIQUE = ["occurrence_id", "recipient", "kind", "stage"]
+
+
+def member_recipient(member_id: int) -> str:
+    return f"member:{member_id}"
+
+
+def group_recipient(group_id: int) -> str:
+    return f"group:{group_id}"
+
+
+def row(
+    occurrence_id: int, recipient: str, kind: str, stage: str, send_at: datetime, now: datetime
+) -> dict[str, Any]:
+    return {
+        "occurrence_id": occurrence_id, "recipient": recipient, "kind": kind, "stage": stage,
+        "send_at": send_at, "status": "pending", "attempts": 0, "next_attempt_at": send_at,
+        "created_at": now,
+    }
+
+
+async def enqueue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert-or-ignore: planning again, or in a second process, adds nothing."""
+    return await insert_ignore(session, OutboxMessage, rows, UNIQUE)
