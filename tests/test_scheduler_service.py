@@ -41,11 +41,15 @@ async def test_jobs_plan_and_send(app, clock, tg_sender, tg_api) -> None:
     service = SchedulerService(app, Dispatcher(app, {"telegram": tg_sender}))
     jobs = {job.name for job in service.scheduler.get_jobs()}
     assert jobs == {"SchedulerService.plan", "SchedulerService.dispatch"}
+
+    async def outbox_rows() -> int:
+        async with app.sessions() as session:
+            return await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+
     await service.plan()
-    await service.plan()  # planning twice adds nothing
-    async with app.sessions() as session:
-        rows = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    planned = await outbox_rows()
+    await service.plan()
+    assert planned >= 1 and await outbox_rows() == planned  # planning twice adds nothing
     await service.dispatch()
     await service.stop()
-    assert rows >= 1
     assert [m.chat_id for m in tg_api.sent_messages() if "Báo cáo" in (m.text or "")] == [9001]
