@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     # Reminders go out only inside this daily window, on Vietnamese working days.
     send_window: str = "08:00-17:00"
+    # A half-finished dialogue left this long is forgotten, with a note at the next message.
+    dialogue_timeout_hours: float = Field(default=24, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

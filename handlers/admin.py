@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.channels.base import Choice
+from bot.messages import Choice
 from bot.i18n import N_
 from bot.models import Role
 from bot.services import invites, members

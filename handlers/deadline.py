@@ -6,7 +6,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from bot.channels.base import Choice
+from bot.messages import Choice
 from bot.i18n import N_
 from bot.ics import describe_stages
 from bot.models import Role

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from bot.channels.base import OutFile, Reply
+from bot.messages import OutFile, Reply
 from bot.i18n import N_, Translator
 from bot.ics import DutyDate, build_calendar, occurrences_between
 from bot.models import Duty, Occurrence, Role

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.channels.base import Choice
+from bot.messages import Choice
 from bot.config import LANGUAGES
 from bot.i18n import N_, Translator
 from bot.models import Role

@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import delete, select
 
-from bot.channels.base import Choice
+from bot.messages import Choice
 from bot.i18n import N_
 from bot.models import GroupChat, Role
 from bot.services import invites

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Choice, Reply
+from bot.messages import Choice, Reply
 from bot.i18n import Translator
 from bot.models import Member, Occurrence, OutboxMessage, Unit
 from bot.services import occurrences

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import timedelta
 
-from bot.channels.base import Capabilities, Inbound, Reply, numbered_values
+from bot.messages import Capabilities, Inbound, Reply, numbered_values
 from bot.context import AppContext
 from bot.i18n import Translator, normalize_language
 from bot.services import conversations, members
@@ -32,12 +33,18 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
     try:
         async with app.sessions() as session, session.begin():
             convo = await conversations.load(session, inbound.channel, inbound.user_id, now)
+            expired = conversations.expire(
+                convo, now, timedelta(hours=app.settings.dialogue_timeout_hours)
+            )
             inbound = _resolve_number(inbound, convo.choices, caps)
             member = await members.active_member_for(session, inbound.channel, inbound.user_id)
             language = member.language if member else normalize_language(
                 inbound.language_hint, app.settings.default_language
             )
             turn = Turn(app, session, inbound, caps, convo, now, Translator(language), member)
+            if expired and member is not None:
+                turn.say(turn._("The unfinished dialogue from before was closed after a long "
+                                "pause; nothing from it was saved."))
             if member is None:
                 await onboarding.stranger(turn)
             else:
@@ -45,6 +52,8 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
                 await _member_turn(turn)
             if not caps.buttons:
                 convo.choices = numbered_values(turn.replies)
+            if convo.state is not None:
+                convo.updated_at = now  # the dialogue is alive: its expiry starts again
             return [replace(r, lang=turn.t.lang) for r in turn.replies]
     except Exception:
         log.exception("handler_failed", extra={"channel": inbound.channel})

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Capabilities, Choice, Inbound, Reply
+from bot.messages import Capabilities, Choice, Inbound, Reply
 from bot.context import AppContext
 from bot.i18n import Translator
 from bot.models import Conversation, Member

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.sender import Delivery, Sender
+from bot.messages import Delivery, Sender
 from bot.context import AppContext
 from bot.i18n import Translator
 from bot.models import ChatAccount, GroupChat, Member, OutboxMessage, Response, Role, Unit

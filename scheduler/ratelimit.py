@@ -1,4 +1,4 @@
-"""Telegram's sending limits: ~30 messages/s overall, 1/s per chat, 20/min per group."""
+"""Sending limits (each channel declares its own): per second overall, per chat, per group."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ class RateLimiter:
     """
 
     def __init__(
-        self, *, per_second: int = 30, chat_interval: float = 1.0, group_per_minute: int = 20,
+        self, *, per_second: int | None = None, chat_interval: float = 0.0,
+        group_per_minute: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -30,10 +31,11 @@ class RateLimiter:
 
     def _ready_at(self, chat: str, group: bool) -> float:
         ready = self._last_by_chat.get(chat, float("-inf")) + self.chat_interval
-        if len(self._recent) >= self.per_second:
+        if self.per_second and len(self._recent) >= self.per_second:
             ready = max(ready, self._recent[-self.per_second] + 1.0)
         sent = self._group_recent.get(chat)
-        if group and sent is not None and len(sent) >= self.group_per_minute:
+        if group and sent is not None and self.group_per_minute \
+                and len(sent) >= self.group_per_minute:
             ready = max(ready, sent[-self.group_per_minute] + 60.0)
         return ready
 
@@ -41,11 +43,12 @@ class RateLimiter:
         while (delay := self._ready_at(chat, group) - self._now()) > 0:
             await self._sleep(delay)
         now = self._now()
-        self._recent.append(now)
-        while len(self._recent) > self.per_second:
-            self._recent.popleft()
+        if self.per_second:
+            self._recent.append(now)
+            while len(self._recent) > self.per_second:
+                self._recent.popleft()
         self._last_by_chat[chat] = now
-        if group:
+        if group and self.group_per_minute:
             sent = self._group_recent.setdefault(chat, deque())
             sent.append(now)
             while len(sent) > self.group_per_minute:

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from bot.channels.base import Inbound
+from bot.messages import Inbound
 from bot.channels.telegram import CAPS
 from bot.models import ChatAccount, Member, OutboxMessage, Role
 from bot.services import duties

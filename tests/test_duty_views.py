@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from icalendar import Calendar as ICalendar
 from sqlalchemy import select
 
-from bot.channels.base import Inbound
+from bot.messages import Inbound
 from bot.channels.console import CAPS, CHANNEL, ConsoleChat
 from bot.context import AppContext
 from bot.ics import build_calendar

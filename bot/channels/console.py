@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.channels.base import Capabilities, Inbound, Reply, numbered
+from bot.messages import Capabilities, Inbound, Reply, numbered
 from bot.context import AppContext
 from bot.i18n import Translator
 from bot.models import ChatAccount, Member

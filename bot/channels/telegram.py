@@ -26,8 +26,8 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.base import Capabilities, Inbound, Reply, split_text
-from bot.channels.sender import Delivery
+from bot.messages import Capabilities, Inbound, Reply, split_text
+from bot.messages import Delivery
 from bot.config import LANGUAGES
 from bot.context import AppContext
 from bot.i18n import Translator

@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import insert_ignore
 from bot.models import Conversation
 
 
 async def load(
     session: AsyncSession, channel: str, external_id: str, now: datetime
 ) -> Conversation:
+    """The person's conversation row, created if new and locked for this turn.
+
+    Insert-or-ignore then SELECT … FOR UPDATE: two processes taking one person's messages at
+    once never race into a unique-key error; the second waits for the first turn to commit.
+    """
+    await insert_ignore(session, Conversation, [{
+        "channel": channel, "external_id": external_id, "state": None, "data": {},
+        "choices": {}, "updated_at": now,
+    }], ["channel", "external_id"])
     convo = await session.scalar(
         select(Conversation).where(
             Conversation.channel == channel, Conversation.external_id == external_id
-        )
+        ).with_for_update().execution_options(populate_existing=True)
     )
-    if convo is None:
-        convo = Conversation(
-            channel=channel, external_id=external_id, state=None, data={}, choices={},
-            updated_at=now,
-        )
-        session.add(convo)
-        await session.flush()
+    assert convo is not None
     return convo
+
+
+def expire(convo: Conversation, now: datetime, timeout: timedelta) -> bool:
+    """Forget a dialogue left untouched longer than ``timeout``; True if one was forgotten."""
+    if convo.state is None or now - convo.updated_at <= timeout:
+        return False
+    clear(convo, now)
+    convo.choices = {}
+    return True
 
 
 def enter(convo: Conversation, state: str, now: datetime, **data: Any) -> None:

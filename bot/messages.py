@@ -1,9 +1,12 @@
-"""Neutral message types shared by every channel, and what each channel can do."""
+"""Neutral message types: what a person did, what the bot answers, what a channel can do.
+
+Every layer speaks these; only the adapters in ``bot/channels/`` translate them to a platform.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 ChatType = Literal["private", "group"]
 
@@ -14,6 +17,17 @@ class Capabilities:
     max_text: int
     files: bool = True
     groups: bool = False
+    # Whether answered messages can be edited (e.g. their buttons removed).
+    edits: bool = False
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """How fast a channel may send: overall, per private chat, per group chat."""
+
+    per_second: int | None = None
+    chat_interval: float = 0.0  # seconds between two messages to one chat
+    group_per_minute: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,3 +107,23 @@ def numbered_values(replies: list[Reply]) -> dict[str, str]:
         if picks:
             return {str(i): c.value for i, c in enumerate(picks, start=1)}
     return {}
+
+
+Outcome = Literal["ok", "retry", "blocked", "failed"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: Outcome
+    retry_after: float | None = None  # the platform asked us to wait (HTTP 429)
+    error: str | None = None
+
+
+class Sender(Protocol):
+    """What the dispatcher needs from a channel: send replies to a chat, and say how it went."""
+
+    name: str
+    caps: Capabilities
+    limits: SendLimits
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> Delivery: ...
