@@ -26,10 +26,10 @@ from bot.config import Settings  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.models import ChatAccount, Member, OutboxMessage  # noqa: E402
 from bot.services import units  # noqa: E402
+from bot.views.reminders import render  # noqa: E402
 from scheduler import planner  # noqa: E402
 from scheduler.clock import FakeClock  # noqa: E402
 from scheduler.dispatcher import Dispatcher  # noqa: E402
-from scheduler.ratelimit import RateLimiter  # noqa: E402
 from tests.conftest import VirtualTime  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 
@@ -64,8 +64,8 @@ async def main(n_units: int, n_members: int, url: str) -> None:
     async with FakeTelegramAPI() as tg:
         async with Bot("1:bench", base_url=tg.bot_api_url) as bot:
             vt = VirtualTime()
-            dispatcher = Dispatcher(app, {"telegram": TelegramSender(bot)},
-                                    limiter=RateLimiter(monotonic=vt.monotonic, sleep=vt.sleep))
+            dispatcher = Dispatcher(app, [TelegramSender(bot)], render,
+                                    monotonic=vt.monotonic, sleep=vt.sleep)
             t0 = time.perf_counter()
             stats = await dispatcher.run_once()
             send_s = time.perf_counter() - t0

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 import sys
 from typing import Annotated, Any, TypeVar
 
@@ -15,7 +13,6 @@ from bot.cli_common import JsonOpt, emit, fail, with_app
 from bot.cli_duties import register as register_duty_commands
 from bot.config import LANGUAGES, SettingsError, load_settings
 from bot.context import AppContext
-from bot.logs import setup_logging
 from bot.models import Member, Role
 from bot.services import invites, members, units
 
@@ -37,31 +34,15 @@ app.add_typer(db_app, name="db")
 
 @app.command()
 def run() -> None:
-    """Run the bot (Telegram polling or webhook, per VSTBPN_TELEGRAM_MODE)."""
-    from bot.channels.telegram import TelegramRunner, run_forever
+    """Run the bot: every channel whose token is set, and the reminder clock."""
+    from bot import app as composition
 
     try:
         settings = load_settings()
-        token = settings.require_token()
+        settings.require_token()
     except SettingsError as exc:
         fail(str(exc))
-    secrets = [token] + ([settings.webhook_secret.get_secret_value()]
-                         if settings.webhook_secret else [])
-    setup_logging(settings.log_level, settings.log_format, secrets)
-
-    async def main() -> None:
-        ctx = await AppContext.create(settings)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        log.info("bot_starting", extra={"database": ctx.engine.dialect.name})
-        try:
-            await run_forever(TelegramRunner(ctx), stop)
-        finally:
-            await ctx.close()
-
-    asyncio.run(main())
+    composition.run(settings)
 
 
 @app.command()
@@ -171,23 +152,6 @@ def unit_list(as_json: JsonOpt = False) -> None:
 # --- invites -----------------------------------------------------------------------------
 
 
-async def _bot_username(ctx: AppContext) -> str | None:
-    settings = ctx.settings
-    if settings.telegram_bot_username:
-        return settings.telegram_bot_username.lstrip("@")
-    if settings.telegram_token is None:
-        return None
-    from telegram import Bot
-    from telegram.error import TelegramError
-
-    bot = Bot(settings.require_token(), base_url=f"{settings.telegram_base_url}/bot")
-    try:
-        async with bot:
-            return bot.username
-    except (TelegramError, OSError):
-        return None
-
-
 @invite_app.command("create")
 def invite_create(
     unit: Annotated[int, typer.Option(help="Unit ID.")],
@@ -207,10 +171,13 @@ def invite_create(
                 )
             except ValueError as exc:
                 fail(str(exc))
-            username = await _bot_username(ctx)
+            from bot.app import learn_deep_links  # imports the channels: only when needed
+
+            await learn_deep_links(ctx)
+            links = ctx.any_deep_link(code)
             return {
                 "id": invite.id, "unit_id": unit, "unit": invite.unit.name, "role": role.value,
-                "code": code, "link": invites.deep_link(username, code) if username else None,
+                "code": code, "link": links[0] if links else None,
                 "expires_at": invite.expires_at.isoformat(), "uses": uses,
             }
 

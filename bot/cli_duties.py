@@ -12,12 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_common import JsonOpt, emit, fail, with_app
 from bot.context import AppContext
-from bot.ics import build_calendar, next_due
+from bot.exports.ics import build_calendar
+from bot.i18n import Translator
 from bot.models import Duty, Unit
+from bot.parsing import parse_month_day, parse_month_day_of_month
 from bot.services import duties as duty_service
+from bot.services.calendar import next_due
 from bot.services.duties import DutyError
+from bot.views.duties import describe_rule
 from scheduler import recurrence as rec
-from scheduler.planner import Calendar, PlannedSend, expected_sends
+from scheduler.planner import PlannedSend, expected_sends
+from scheduler.workdays import Calendar
 
 UnitOpt = Annotated[int, typer.Option("--unit", help="Unit ID (see `unit list`).")]
 StagesOpt = Annotated[
@@ -48,13 +53,7 @@ async def _unit(session: AsyncSession, unit_id: int) -> Unit:
 
 
 def _today(ctx: AppContext, unit: Unit) -> date:
-    return ctx.clock.now().astimezone(ZoneInfo(unit.timezone)).date()
-
-
-def describe_rule(recurrence: dict[str, Any]) -> str:
-    if recurrence.get("kind") == "monthly" and recurrence.get("day") == -1:
-        return "monthly on the last day"
-    return rec.Recurrence.from_dict(recurrence).describe()
+    return unit.today(ctx.clock.now())
 
 
 def duty_row(duty: Duty, lang: str, today: date, cal: Calendar) -> dict[str, Any]:
@@ -62,7 +61,7 @@ def duty_row(duty: Duty, lang: str, today: date, cal: Calendar) -> dict[str, Any
     return {
         "id": duty.id, "unit_id": duty.unit_id, "code": duty.code, "kind": duty.kind,
         "enabled": duty.enabled, "title": duty.title(lang),
-        "rule": describe_rule(duty.recurrence),
+        "rule": describe_rule(Translator("en"), duty.recurrence),
         "recurrence": duty.recurrence, "stages": duty.stages, "time": duty.send_time,
         "shift": duty.shift, "scope": duty.scope, "letter": duty.letter_number,
         "next_due": upcoming.occurrence.due_on.isoformat() if upcoming and duty.enabled
@@ -104,7 +103,7 @@ def duty_list(
             duties = await duty_service.applicable(
                 session, unit, enabled_only=enabled_only
             )
-            today, cal = _today(ctx, found), Calendar.from_app(ctx)
+            today, cal = _today(ctx, found), ctx.calendar
             lang = ctx.settings.default_language
             return [duty_row(d, lang, today, cal) for d in duties]
 
@@ -144,7 +143,7 @@ def duty_set(
             except DutyError as exc:
                 fail(f"nothing changed: {exc}")
             return duty_row(duty, ctx.settings.default_language, _today(ctx, found),
-                            Calendar.from_app(ctx))
+                            ctx.calendar)
 
     _show_duty(with_app(work), as_json, "changed")
 
@@ -152,14 +151,16 @@ def duty_set(
 def _parse_rule(monthly: str | None, yearly: str | None) -> rec.Recurrence:
     if (monthly is None) == (yearly is None):
         fail("give exactly one of --monthly DAY or --yearly DD/MM")
-    try:
-        if monthly is not None:
-            return rec.Recurrence.monthly(-1 if monthly.lower() == "last" else int(monthly))
-        assert yearly is not None
-        day, month = (int(p) for p in yearly.split("/"))
-        return rec.Recurrence.yearly(month, day)
-    except ValueError as exc:
-        fail(f"invalid due date: {exc}")
+    if monthly is not None:
+        day = parse_month_day_of_month(monthly)
+        if day is None:
+            fail(f"invalid --monthly {monthly!r}: give a day 1..31, or 'last'")
+        return rec.Recurrence.monthly(day)
+    assert yearly is not None
+    month_day = parse_month_day(yearly)
+    if month_day is None:
+        fail(f"invalid --yearly {yearly!r}: give a day and month like 20/10")
+    return rec.Recurrence.yearly(*month_day)
 
 
 def duty_add(
@@ -190,7 +191,7 @@ def duty_add(
             except DutyError as exc:
                 fail(str(exc))
             return duty_row(duty, ctx.settings.default_language, _today(ctx, found),
-                            Calendar.from_app(ctx))
+                            ctx.calendar)
 
     _show_duty(with_app(work), as_json, "added")
 
@@ -224,7 +225,7 @@ def deadline_add(
             except DutyError as exc:
                 fail(str(exc))
             today = _today(ctx, found)
-            cal = Calendar.from_app(ctx)
+            cal = ctx.calendar
             row = duty_row(duty, ctx.settings.default_language, today, cal)
             due = rec.shift_due(nominal, cal.cal, duty.shift)  # type: ignore[arg-type]
             row["due_on"] = due.isoformat()
@@ -283,7 +284,7 @@ def calendar(
     async def work(ctx: AppContext) -> tuple[list[dict[str, Any]], str, bytes | None]:
         async with ctx.sessions() as session:
             found = await _unit(session, unit)
-            tz, cal = ZoneInfo(found.timezone), Calendar.from_app(ctx)
+            tz, cal = ZoneInfo(found.timezone), ctx.calendar
             lang = ctx.settings.default_language
             sends = await expected_sends(
                 session, found, datetime.combine(first, time(0), tzinfo=tz),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -9,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import db
 from bot.config import Settings
 from scheduler.clock import Clock, SystemClock
+from scheduler.workdays import Calendar, shared_calendar
+
+# A channel's link that opens a private chat with the bot, optionally carrying an invite code.
+DeepLink = Callable[[str | None], str | None]
 
 
 @dataclass
@@ -17,8 +22,8 @@ class AppContext:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = field(default_factory=SystemClock)
-    # Learned from the platform at start (getMe); used for deep links.
-    telegram_username: str | None = None
+    # Filled in by the channels once started (bot.app), by channel name.
+    deep_links: dict[str, DeepLink] = field(default_factory=dict)
 
     @classmethod
     async def create(
@@ -33,6 +38,20 @@ class AppContext:
             sessions=db.make_sessionmaker(engine),
             clock=clock or SystemClock(),
         )
+
+    @property
+    def calendar(self) -> Calendar:
+        """Working days and the send window."""
+        return shared_calendar(*self.settings.window_times)
+
+    def deep_link(self, channel: str, code: str | None = None) -> str | None:
+        """The link to a private chat with the bot on ``channel``, if that channel has links."""
+        make = self.deep_links.get(channel)
+        return make(code) if make else None
+
+    def any_deep_link(self, code: str | None = None) -> list[str]:
+        """Links on every channel that has them (for invites, which work on any channel)."""
+        return [link for make in self.deep_links.values() if (link := make(code))]
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -63,6 +64,48 @@ class Role(enum.StrEnum):
     admin = "admin"
 
 
+class DutyKind(enum.StrEnum):
+    catalog = "catalog"  # from bot/catalog/duties.json
+    custom = "custom"  # added by an admin
+    deadline = "deadline"  # one-off, from an official letter
+
+
+class Scope(enum.StrEnum):
+    unit = "unit"
+    subtree = "subtree"  # the unit and every unit below it
+
+
+class OccurrenceStatus(enum.StrEnum):
+    open = "open"
+    done = "done"
+    na = "na"
+
+
+class Answer(enum.StrEnum):
+    """A member's answer to a reminder."""
+
+    done = "done"
+    na = "na"
+    later = "later"
+
+
+class OutboxKind(enum.StrEnum):
+    reminder = "reminder"  # to a member, at a lead time
+    later = "later"  # a member's own "remind me later"
+    focal = "focal"  # the focal point's "not answered yet" digest
+    escalation = "escalation"  # overdue, to the admins
+    group = "group"  # posted in the unit's group chat
+    unreachable = "unreachable"  # to the focal point: a member blocked the bot
+
+
+class OutboxStatus(enum.StrEnum):
+    pending = "pending"
+    sending = "sending"  # claimed by a dispatcher until its lease runs out
+    sent = "sent"
+    skipped = "skipped"
+    failed = "failed"
+
+
 class Unit(Base):
     __tablename__ = "units"
 
@@ -75,6 +118,14 @@ class Unit(Base):
     created_at: Mapped[datetime]
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def today(self, now: datetime) -> date:
+        """The date at ``now`` where the unit works."""
+        return now.astimezone(self.tz).date()
 
 
 class Member(Base):
@@ -166,14 +217,14 @@ class Duty(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # catalog | custom | deadline
+    kind: Mapped[str] = mapped_column(String(16))  # DutyKind
     title_vi: Mapped[str] = mapped_column(String(255))
     title_en: Mapped[str] = mapped_column(String(255))
     recurrence: Mapped[dict[str, Any]]
     stages: Mapped[str] = mapped_column(String(64))  # e.g. "-14,-3,0,+2"
     send_time: Mapped[str] = mapped_column(String(5), default="08:00")
     shift: Mapped[str] = mapped_column(String(8), default="previous")
-    scope: Mapped[str] = mapped_column(String(8), default="unit")
+    scope: Mapped[str] = mapped_column(String(8), default=Scope.unit)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     letter_number: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
@@ -194,7 +245,7 @@ class Occurrence(Base):
     key: Mapped[str] = mapped_column(String(32))
     starts_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date, index=True)
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | done | na
+    status: Mapped[str] = mapped_column(String(12), default=OccurrenceStatus.open)
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
@@ -211,7 +262,7 @@ class Response(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    answer: Mapped[str] = mapped_column(String(12))
+    answer: Mapped[str] = mapped_column(String(12))  # Answer
     at: Mapped[datetime]
 
 
@@ -230,11 +281,10 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
     recipient: Mapped[str] = mapped_column(String(64))  # "member:12" or "group:3"
-    # reminder | focal | escalation | group | later | unreachable
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # OutboxKind
     stage: Mapped[str] = mapped_column(String(32))
     send_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.messages import Choice
 from bot.i18n import N_
+from bot.messages import Choice
 from bot.models import Role
 from bot.services import invites, members
 from bot.services.units import subtree_ids
@@ -89,9 +89,6 @@ async def invite(turn: Turn) -> None:
         unit=inv.unit.name, role=role_name(turn.t, role_arg),
         date=turn.t.date(inv.expires_at.astimezone(turn.app.settings.tz).date(), "long"),
     )]
-    if turn.app.telegram_username:
-        lines.append(_("Link: {link}").format(
-            link=invites.deep_link(turn.app.telegram_username, code)
-        ))
+    lines += [_("Link: {link}").format(link=link) for link in turn.app.any_deep_link(code)]
     lines.append(_("Code: {code}").format(code=code))
     turn.say("\n".join(lines))

@@ -6,21 +6,15 @@ import logging
 from datetime import date
 from typing import Any
 
-from bot.messages import Choice
 from bot.i18n import N_
-from bot.ics import describe_stages
+from bot.messages import Choice
 from bot.models import Role
+from bot.parsing import parse_day
 from bot.services import conversations
 from bot.services import duties as duty_service
 from bot.services.duties import DutyError
-from handlers.duty_text import (
-    MAX_LETTER,
-    MAX_TITLE,
-    parse_day,
-    shift_note,
-    unit_today,
-    workdays,
-)
+from bot.views.duties import describe_stages, shift_note
+from handlers.duty_text import MAX_LETTER, MAX_TITLE
 from handlers.registry import choice, command, state
 from handlers.turn import Turn
 from scheduler import recurrence as rec
@@ -60,7 +54,7 @@ def _ask_scope(turn: Turn) -> None:
 def _due_problem(turn: Turn, due: date | None) -> str | None:
     if due is None:
         return turn._("I could not read that date. Please write it like 15/12/2026.")
-    today = unit_today(turn)
+    today = turn.today
     if due < today:
         return turn._("That date has already passed (today is {today}). Please give a date "
                       "from today on, like 15/12/2026.").format(today=turn.t.date(today, "long"))
@@ -68,7 +62,7 @@ def _due_problem(turn: Turn, due: date | None) -> str | None:
 
 
 def _deadline_due(turn: Turn, nominal: date, shift: str = "previous") -> date:
-    return rec.shift_due(nominal, workdays(turn), shift)  # type: ignore[arg-type]
+    return rec.shift_due(nominal, turn.app.calendar.cal, shift)  # type: ignore[arg-type]
 
 
 def _deadline_note(turn: Turn, nominal: date, shift: str = "previous") -> str | None:

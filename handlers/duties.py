@@ -2,82 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select
-
+from bot.exports.ics import build_calendar
+from bot.i18n import N_
 from bot.messages import OutFile, Reply
-from bot.i18n import N_, Translator
-from bot.ics import DutyDate, build_calendar, occurrences_between
-from bot.models import Duty, Occurrence, Role
+from bot.models import Role
 from bot.services import duties as duty_service
-from handlers.duty_text import (
-    CALENDAR_FILE,
-    UPCOMING_DAYS,
-    days_left,
-    unit_today,
-    workdays,
-)
+from bot.services import occurrences
+from bot.services.calendar import DutyDate, occurrences_between
+from bot.views.duties import due_line
+from handlers.duty_text import CALENDAR_FILE, UPCOMING_DAYS
 from handlers.registry import command
 from handlers.turn import Turn
-from scheduler import recurrence as rec
-
-
-def _duty_line(t: Translator, item: DutyDate, today: date) -> str:
-    duty, occ = item.duty, item.occurrence
-    parts = [f"• {duty.title(t.lang)}", t.date(occ.due_on, "full"), days_left(t, occ.due_on, today)]
-    if item.is_range and occ.starts_on > today:
-        parts.append(t.gettext("starts {date}").format(date=t.date(occ.starts_on, "long")))
-    if duty.letter_number:
-        parts.append(t.gettext("letter no. {number}").format(number=duty.letter_number))
-    return " — ".join(parts)
-
-
-async def _overdue(turn: Turn, duties: dict[int, Duty], today: date) -> list[DutyDate]:
-    assert turn.member is not None
-    rows = await turn.session.scalars(
-        select(Occurrence).where(
-            Occurrence.unit_id == turn.member.unit_id, Occurrence.status == "open",
-            Occurrence.due_on < today, Occurrence.duty_id.in_(list(duties)),
-        ).order_by(Occurrence.due_on, Occurrence.duty_id)
-    )
-    return [
-        DutyDate(duties[o.duty_id], rec.Occurrence(o.key, _nominal(o), o.due_on, o.starts_on))
-        for o in rows
-    ]
-
-
-def _nominal(occ: Occurrence) -> date:
-    """The written due date: the occurrence key is its ISO form."""
-    try:
-        return date.fromisoformat(occ.key)
-    except ValueError:
-        return occ.due_on
-
-
-async def _closed_keys(turn: Turn, today: date) -> set[tuple[int, str]]:
-    """Upcoming occurrences already answered (done / not applicable) are not listed again."""
-    assert turn.member is not None
-    rows = await turn.session.execute(
-        select(Occurrence.duty_id, Occurrence.key).where(
-            Occurrence.unit_id == turn.member.unit_id, Occurrence.status != "open",
-            Occurrence.due_on >= today,
-        )
-    )
-    return {(duty_id, key) for duty_id, key in rows}
 
 
 @command("duties", Role.member, N_("your unit's upcoming and overdue duties"))
 async def duties_view(turn: Turn) -> None:
     member = turn.member
     assert member is not None
-    t, today = turn.t, unit_today(turn)
+    t, today = turn.t, turn.today
     duties = {d.id: d for d in await duty_service.applicable(turn.session, member.unit_id)}
-    overdue = await _overdue(turn, duties, today)
-    closed = await _closed_keys(turn, today)
+    overdue = [DutyDate.stored(o) for o in await occurrences.overdue(
+        turn.session, member.unit_id, list(duties), today)]
+    closed = await occurrences.answered_ahead(turn.session, member.unit_id, today)
     upcoming = [
         item for item in occurrences_between(
-            duties.values(), today, today + timedelta(days=UPCOMING_DAYS), workdays(turn)
+            duties.values(), today, today + timedelta(days=UPCOMING_DAYS), turn.app.calendar.cal
         )
         if (item.duty.id, item.occurrence.key) not in closed
     ]
@@ -89,16 +40,14 @@ async def duties_view(turn: Turn) -> None:
     lines = [turn._("Duties of {unit}").format(unit=member.unit.name)]
     if overdue:
         lines += ["", turn._("Overdue:")]
-        lines += [_duty_line(t, item, today) for item in overdue]
+        lines += [due_line(t, item, today) for item in overdue]
     lines += ["", turn._("Next {days} days:").format(days=UPCOMING_DAYS)]
     if upcoming:
-        lines += [_duty_line(t, item, today) for item in upcoming]
+        lines += [due_line(t, item, today) for item in upcoming]
     else:
         lines.append(turn._("nothing due"))
     lines += ["", turn._("/calendar sends these dates as a calendar file.")]
     turn.say("\n".join(lines))
-
-
 
 
 @command("calendar", Role.member, N_("your unit's duty calendar as a file (Google, Outlook)"))
@@ -109,11 +58,11 @@ async def calendar_file(turn: Turn) -> None:
         turn.say(turn._("This chat cannot receive files. Please ask your admin for the "
                         "calendar file, or use /duties."))
         return
-    start = unit_today(turn).replace(day=1)
+    start = turn.today.replace(day=1)
     end = start.replace(year=start.year + 1) - timedelta(days=1)
     duties = await duty_service.applicable(turn.session, member.unit_id)
     content = build_calendar(
-        duties, start, end, turn.t.lang, workdays(turn), member.unit.name, now=turn.now
+        duties, start, end, turn.t.lang, turn.app.calendar.cal, member.unit.name, now=turn.now
     )
     text = turn._(
         "Duty calendar of {unit}, {start} – {end}. Open the file to add the due dates to your "

@@ -6,20 +6,13 @@ import logging
 from typing import Any
 
 from bot.i18n import N_, Translator
-from bot.ics import next_due
 from bot.models import Duty, Role
+from bot.parsing import parse_month_day, parse_month_day_of_month
 from bot.services import duties as duty_service
+from bot.services.calendar import next_due
 from bot.services.duties import SHIFTS, DutyError
-from handlers.duty_text import (
-    MAX_TITLE,
-    SHIFT_TEXTS,
-    describe_rule,
-    parse_month_day,
-    parse_month_day_of_month,
-    shift_note,
-    unit_today,
-    workdays,
-)
+from bot.views.duties import SHIFT_TEXTS, describe_rule, shift_note
+from handlers.duty_text import MAX_TITLE
 from handlers.registry import command
 from handlers.turn import Turn
 from scheduler import recurrence as rec
@@ -116,7 +109,7 @@ async def _duty_add(turn: Turn) -> None:
 
 def _say_duty_done(turn: Turn, duty: Duty, headline: str) -> None:
     lines = [headline, _settings_line(turn.t, duty, always_shift=True)]
-    upcoming = next_due(duty, unit_today(turn), workdays(turn)) if duty.enabled else None
+    upcoming = next_due(duty, turn.today, turn.app.calendar.cal) if duty.enabled else None
     if upcoming is not None:
         occ = upcoming.occurrence
         lines.append(turn._("Next due date: {date}").format(date=turn.t.date(occ.due_on, "full")))

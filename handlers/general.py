@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.messages import Choice
 from bot.config import LANGUAGES
 from bot.i18n import N_, Translator
+from bot.messages import Choice
 from bot.models import Role
 from bot.services import conversations
 from bot.services.members import RANK, has_role

@@ -6,9 +6,9 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.messages import Capabilities, Inbound, Reply, numbered_values
 from bot.context import AppContext
 from bot.i18n import Translator, normalize_language
+from bot.messages import Capabilities, Inbound, Reply, numbered_values
 from bot.services import conversations, members
 from bot.services.members import has_role
 from handlers import (  # noqa: F401  (importing them registers their handlers)

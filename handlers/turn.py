@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Capabilities, Choice, Inbound, Reply
 from bot.context import AppContext
 from bot.i18n import Translator
+from bot.messages import Capabilities, Choice, Inbound, Reply
 from bot.models import Conversation, Member
 
 
@@ -33,6 +33,12 @@ class Turn:
 
     def add(self, reply: Reply) -> None:
         self.replies.append(reply)
+
+    @property
+    def today(self) -> date:
+        """Today where the member's unit works."""
+        assert self.member is not None
+        return self.member.unit.today(self.now)
 
     @property
     def args(self) -> list[str]:

@@ -8,29 +8,45 @@ rows that come due outside the send window wait for the next working morning.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Delivery, Sender
 from bot.context import AppContext
 from bot.i18n import Translator
-from bot.models import ChatAccount, GroupChat, Member, OutboxMessage, Response, Role, Unit
-from bot.services import invites, outbox
-from handlers import reminders
-from scheduler.planner import Calendar
+from bot.messages import Delivery, Reply, Sender
+from bot.models import (
+    Answer,
+    ChatAccount,
+    GroupChat,
+    Member,
+    OccurrenceStatus,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Response,
+    Role,
+    Unit,
+)
+from bot.services import members, occurrences, outbox
+from bot.services.calendar import DutyDate
+from bot.views.reminders import ReminderMessage
+from scheduler import recurrence as rec
 from scheduler.ratelimit import RateLimiter
+from scheduler.workdays import Calendar
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
-# Kinds that nag about the coming deadline and so lose their point once the due day begins.
-_BEFORE_DEADLINE = ("before-", "start")
+
+Renderer = Callable[[Translator, ReminderMessage], Reply | None]
 
 
 @dataclass
@@ -57,14 +73,25 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Dispatcher:
+    """Sends due outbox rows through the channels' senders, each within its own limits."""
+
     def __init__(
-        self, app: AppContext, senders: dict[str, Sender], *, cal: Calendar | None = None,
-        limiter: RateLimiter | None = None, batch: int = 100,
+        self, app: AppContext, senders: list[Sender], render: Renderer, *,
+        cal: Calendar | None = None, batch: int = 100,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.app = app
-        self.senders = senders
-        self.cal = cal or Calendar.from_app(app)
-        self.limiter = limiter or RateLimiter()
+        self.senders = {sender.name: sender for sender in senders}
+        self.render = render
+        self.cal = cal or app.calendar
+        self.limiters = {
+            sender.name: RateLimiter(
+                per_second=sender.limits.per_second, chat_interval=sender.limits.chat_interval,
+                group_per_minute=sender.limits.group_per_minute, monotonic=monotonic, sleep=sleep,
+            )
+            for sender in senders
+        }
         self.batch = batch
         self.paused_until: datetime | None = None  # after a 429 the whole bot waits
 
@@ -89,8 +116,10 @@ class Dispatcher:
             query = (
                 select(OutboxMessage.id)
                 .where(or_(
-                    and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-                    and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now),
+                    and_(OutboxMessage.status == OutboxStatus.pending,
+                         OutboxMessage.next_attempt_at <= now),
+                    and_(OutboxMessage.status == OutboxStatus.sending,
+                         OutboxMessage.claimed_until < now),
                 ))
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(self.batch)
@@ -101,7 +130,7 @@ class Dispatcher:
             if ids:
                 await session.execute(
                     update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                    .values(status="sending", claimed_until=now + LEASE)
+                    .values(status=OutboxStatus.sending, claimed_until=now + LEASE)
                 )
             return ids
 
@@ -112,19 +141,19 @@ class Dispatcher:
         async with self.app.sessions() as session, session.begin():
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
-                .values(status="pending", claimed_until=None)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.sending)
+                .values(status=OutboxStatus.pending, claimed_until=None)
             )
 
     async def _deliver(self, row_id: int, stats: Stats) -> None:
         now = self.app.clock.now()
         async with self.app.sessions() as session, session.begin():
             row = await session.get(OutboxMessage, row_id)
-            if row is None or row.status != "sending":
+            if row is None or row.status != OutboxStatus.sending:
                 return
             unit = await session.get(Unit, row.occurrence.unit_id)
             assert unit is not None  # occurrences are deleted with their unit
-            local_now = now.astimezone(ZoneInfo(unit.timezone))
+            local_now = now.astimezone(unit.tz)
             reason = await self._skip_reason(session, row, local_now)
             target = None if reason else await self._target(session, row)
             if reason is None and target is None:
@@ -133,24 +162,23 @@ class Dispatcher:
             if reason is None:
                 assert target is not None
                 if not self.cal.window.contains(local_now, self.cal.cal):
-                    row.status, row.claimed_until = "pending", None
+                    row.status, row.claimed_until = OutboxStatus.pending, None
                     row.next_attempt_at = self.cal.window.at_or_after(local_now, self.cal.cal)
                     stats.held += 1
                     return
                 lang = target.member.language if target.member else \
                     self.app.settings.default_language
-                name = self.app.telegram_username
-                reply = await reminders.render(session, row, Translator(lang), now,
-                                               invites.deep_link(name) if name else None)
+                message = await self._message(session, row, unit, local_now, target)
+                reply = self.render(Translator(lang), message)
                 if reply is None:
                     reason = "nothing to say"
             if reason is not None:
-                row.status, row.last_error, row.claimed_until = "skipped", reason, None
+                row.status, row.last_error, row.claimed_until = OutboxStatus.skipped, reason, None
                 stats.skipped += 1
                 stats.reasons[reason] = stats.reasons.get(reason, 0) + 1
                 return
         assert target is not None and reply is not None
-        await self.limiter.wait(f"{target.sender.channel}:{target.chat_id}", group=target.group)
+        await self.limiters[target.sender.name].wait(target.chat_id, group=target.group)
         delivery = await target.sender.send(target.chat_id, [reply])
         await self._record(row_id, target, delivery, stats)
 
@@ -164,7 +192,7 @@ class Dispatcher:
             row.attempts += 1
             row.claimed_until = None
             if delivery.outcome == "ok":
-                row.status, row.sent_at = "sent", now
+                row.status, row.sent_at = OutboxStatus.sent, now
                 stats.sent += 1
                 return
             row.last_error = (delivery.error or delivery.outcome)[:500]
@@ -172,7 +200,7 @@ class Dispatcher:
             if delivery.outcome == "retry" and (
                 delivery.retry_after is not None or row.attempts < MAX_ATTEMPTS
             ):
-                row.status = "pending"
+                row.status = OutboxStatus.pending
                 if delivery.retry_after is not None:
                     wait = timedelta(seconds=delivery.retry_after)
                     self.paused_until = now + wait
@@ -181,7 +209,7 @@ class Dispatcher:
                     row.next_attempt_at = now + backoff(row.attempts)
                 stats.retried += 1
                 return
-            row.status = "failed"
+            row.status = OutboxStatus.failed
             stats.failed += 1
             log.warning("outbox_failed", extra={
                 "outbox_id": row.id, "kind": row.kind, "error": row.last_error,
@@ -204,7 +232,7 @@ class Dispatcher:
             Member.id != member.id,
         ))
         await outbox.enqueue(session, [
-            outbox.row(row.occurrence_id, outbox.member_recipient(focal_id), "unreachable",
+            outbox.row(row.occurrence_id, outbox.member_recipient(focal_id), OutboxKind.unreachable,
                        f"m{member.id}", now, now)
             for focal_id in focals
         ])
@@ -217,7 +245,7 @@ class Dispatcher:
             if group is None or sender is None:
                 return None
             return _Target(sender, group.chat_id, True, None, None)
-        member = await session.get(Member, int(ident))
+        member = await members.by_id(session, int(ident))
         if member is None:
             return None
         accounts = await session.scalars(
@@ -231,41 +259,62 @@ class Dispatcher:
                 return _Target(sender, account.chat_id, False, member, account)
         return None
 
+    async def _message(
+        self, session: AsyncSession, row: OutboxMessage, unit: Unit, local_now: datetime,
+        target: _Target,
+    ) -> ReminderMessage:
+        """Everything the renderer needs to word this row."""
+        missing: tuple[str, ...] = ()
+        if row.kind in (OutboxKind.focal, OutboxKind.escalation):
+            missing = tuple(m.full_name for m in await occurrences.unanswered(
+                session, row.occurrence))
+        about = None
+        if row.kind == OutboxKind.unreachable:
+            member = await members.by_id(session, int(row.stage.removeprefix("m")))
+            about = member.full_name if member else None
+        link = self.app.deep_link(target.sender.name) if target.group else None
+        return ReminderMessage(
+            kind=row.kind, occurrence_id=row.occurrence_id, item=DutyDate.stored(row.occurrence),
+            unit_name=unit.name, today=local_now.date(), missing=missing, about=about,
+            private_link=link,
+        )
+
     async def _skip_reason(
         self, session: AsyncSession, row: OutboxMessage, now: datetime
     ) -> str | None:
         """Why this row should not be sent; `now` is in the unit's timezone."""
         occ = row.occurrence
-        if row.kind != "unreachable" and occ.status != "open":
+        if row.kind != OutboxKind.unreachable and occ.status != OccurrenceStatus.open:
             return "occurrence closed"
-        if row.kind != "unreachable" and not occ.duty.enabled:
+        if row.kind != OutboxKind.unreachable and not occ.duty.enabled:
             return "duty turned off"  # planned before an admin turned it off
         member = None
         if row.recipient.startswith("member:"):
-            member = await session.get(Member, int(row.recipient.partition(":")[2]))
+            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
             if member is None or not member.active:
                 return "member removed"
-        if row.kind in ("reminder", "later") and member is not None:
+        if row.kind in (OutboxKind.reminder, OutboxKind.later) and member is not None:
             answer = await session.scalar(select(Response.answer).where(
                 Response.occurrence_id == occ.id, Response.member_id == member.id))
-            if answer in ("done", "na"):
+            if answer in (Answer.done, Answer.na):
                 return "answered"
-            if row.kind == "reminder" and await self._snoozed(session, row, now):
+            if row.kind == OutboxKind.reminder and await self._snoozed(session, row, now):
                 return "snoozed"
-        due_day_begins = datetime.combine(occ.due_on, time(0), tzinfo=now.tzinfo)
-        before_deadline = row.stage.startswith(_BEFORE_DEADLINE) or row.kind == "focal"
-        if before_deadline and now >= due_day_begins:
-            return "stale"
-        if row.kind in ("reminder", "escalation", "group"):
-            newer = await session.scalar(select(OutboxMessage.id).where(
+        staged = row.kind in (OutboxKind.reminder, OutboxKind.escalation, OutboxKind.group)
+        later: list[datetime] = []
+        if staged:
+            later = list(await session.scalars(select(OutboxMessage.send_at).where(
                 OutboxMessage.occurrence_id == row.occurrence_id,
                 OutboxMessage.recipient == row.recipient,
                 OutboxMessage.kind == row.kind,
                 OutboxMessage.send_at > row.send_at,
                 OutboxMessage.send_at <= now,
-            ).limit(1))
-            if newer is not None:
-                return "stale"
+            ).limit(1)))
+        before_due = row.kind == OutboxKind.focal or (
+            staged and rec.Stage.parse(row.stage).before_due)
+        if rec.stale(before_due=before_due, due_on=occ.due_on, send_at=row.send_at, now=now,
+                     later_send_ats=later):
+            return "stale"
         return None
 
     @staticmethod
@@ -273,8 +322,8 @@ class Dispatcher:
         pending_later = await session.scalar(select(OutboxMessage.id).where(
             OutboxMessage.occurrence_id == row.occurrence_id,
             OutboxMessage.recipient == row.recipient,
-            OutboxMessage.kind == "later",
-            OutboxMessage.status == "pending",
+            OutboxMessage.kind == OutboxKind.later,
+            OutboxMessage.status == OutboxStatus.pending,
             OutboxMessage.send_at > now,
         ).limit(1))
         return pending_later is not None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_
@@ -18,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.db import insert_ignore
-from bot.models import Duty, GroupChat, Member, Occurrence, Role, Unit
+from bot.models import Duty, GroupChat, Member, Occurrence, OccurrenceStatus, OutboxKind, Role, Unit
 from bot.services import duties as duty_service
+from bot.services import groups as group_service
 from bot.services import outbox
 from bot.services.duties import parse_send_time
 from scheduler import recurrence as rec
-from scheduler.workdays import SendWindow, WorkCalendar
+from scheduler.workdays import Calendar
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +32,6 @@ HORIZON = timedelta(days=2)
 # Occurrence search margin: lead times and campaign periods reach this far from the due date.
 _MARGIN = timedelta(days=120)
 
-KIND_REMINDER, KIND_FOCAL, KIND_ESCALATION, KIND_GROUP = "reminder", "focal", "escalation", "group"
-
-
-@dataclass(frozen=True)
-class Calendar:
-    """What "a working moment" means: Vietnamese working days and the send window."""
-
-    cal: WorkCalendar
-    window: SendWindow
-
-    @classmethod
-    def from_app(cls, app: AppContext) -> Calendar:
-        return _shared_calendar(*app.settings.window_times)
-
-
-@cache
-def _shared_calendar(start: time, end: time) -> Calendar:
-    """One per window: WorkCalendar loads holidays per year once, not on every message."""
-    return Calendar(WorkCalendar(), SendWindow(start, end))
 
 
 @dataclass(frozen=True)
@@ -81,9 +62,7 @@ async def expected_sends(
     members = list(await session.scalars(
         select(Member).where(Member.unit_id == unit.id, Member.active.is_(True)).order_by(Member.id)
     ))
-    groups = list(await session.scalars(
-        select(GroupChat).where(GroupChat.unit_id == unit.id).order_by(GroupChat.id)
-    ))
+    groups = await group_service.of_unit(session, unit.id)
     sends: list[PlannedSend] = []
     for duty in await duty_service.applicable(session, unit.id):
         rule = rec.Recurrence.from_dict(duty.recurrence)
@@ -114,22 +93,22 @@ def _occurrence_sends(
         overdue = p.nominal_at.date() > occ.due_on
         for m in members:
             if m.created_at <= p.send_at:
-                out.append(PlannedSend(p.send_at, KIND_REMINDER, p.stage.name, duty, occ,
+                out.append(PlannedSend(p.send_at, OutboxKind.reminder, p.stage.name, duty, occ,
                                        outbox.member_recipient(m.id), member=m))
             if overdue and m.role == Role.admin and m.created_at <= p.send_at:
-                out.append(PlannedSend(p.send_at, KIND_ESCALATION, p.stage.name, duty, occ,
+                out.append(PlannedSend(p.send_at, OutboxKind.escalation, p.stage.name, duty, occ,
                                        outbox.member_recipient(m.id), member=m))
         if not overdue:
             out.extend(
-                PlannedSend(p.send_at, KIND_GROUP, p.stage.name, duty, occ,
+                PlannedSend(p.send_at, OutboxKind.group, p.stage.name, duty, occ,
                             outbox.group_recipient(g.id), group=g)
                 for g in groups
             )
     digest_at = focal_digest_at(occ, send_time, cal, tz)
     if start <= digest_at < end:
         out.extend(
-            PlannedSend(digest_at, KIND_FOCAL, "digest", duty, occ, outbox.member_recipient(m.id),
-                        member=m)
+            PlannedSend(digest_at, OutboxKind.focal, "digest", duty, occ,
+                        outbox.member_recipient(m.id), member=m)
             for m in members if m.role == Role.focal and m.created_at <= digest_at
         )
     return out
@@ -146,7 +125,7 @@ async def plan_unit(
     keys = {(s.duty.id, s.occurrence.key): s.occurrence for s in sends}
     await insert_ignore(session, Occurrence, [
         {"duty_id": duty_id, "unit_id": unit.id, "key": key, "starts_on": occ.starts_on,
-         "due_on": occ.due_on, "status": "open", "created_at": now}
+         "due_on": occ.due_on, "status": OccurrenceStatus.open, "created_at": now}
         for (duty_id, key), occ in keys.items()
     ], ["duty_id", "unit_id", "key"])
     rows = await session.execute(
@@ -155,7 +134,7 @@ async def plan_unit(
             tuple_(Occurrence.duty_id, Occurrence.key).in_(list(keys)),
         )
     )
-    open_ids = {(d, k): i for i, d, k, status in rows if status == "open"}
+    open_ids = {(d, k): i for i, d, k, status in rows if status == OccurrenceStatus.open}
     return await outbox.enqueue(session, [
         outbox.row(open_ids[(s.duty.id, s.occurrence.key)], s.recipient, s.kind, s.stage,
                    s.send_at, now)
@@ -165,7 +144,7 @@ async def plan_unit(
 
 async def plan(app: AppContext, cal: Calendar | None = None) -> int:
     """Plan every unit; one transaction per unit keeps locks short."""
-    cal = cal or Calendar.from_app(app)
+    cal = cal or app.calendar
     now = app.clock.now()
     async with app.sessions() as session, session.begin():
         await duty_service.install_catalog_everywhere(session, now)

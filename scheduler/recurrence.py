@@ -118,19 +118,6 @@ class Recurrence:
             on=date.fromisoformat(on) if isinstance(on, str) else on,
         )
 
-    def describe(self) -> str:
-        if self.kind == "monthly":
-            return f"monthly on day {self.day}"
-        if self.kind == "yearly":
-            return f"yearly on {self.day:02d}/{self.month:02d}"
-        if self.kind == "range":
-            return (
-                f"yearly from {self.start_day:02d}/{self.start_month:02d}"
-                f" to {self.day:02d}/{self.month:02d}"
-            )
-        assert self.on is not None
-        return f"once on {self.on.isoformat()}"
-
 
 @dataclass(frozen=True)
 class Occurrence:
@@ -212,6 +199,11 @@ class Stage:
     offset_days: int
     anchor: Anchor = "due"
     name: str = field(init=False)
+
+    @property
+    def before_due(self) -> bool:
+        """A nudge about a coming deadline (every start-anchored stage opens a period)."""
+        return self.anchor == "start" or self.offset_days < 0
 
     def __post_init__(self) -> None:
         if self.anchor not in ("due", "start"):
@@ -299,19 +291,27 @@ def is_stale(
     *,
     tz: tzinfo | None = None,
 ) -> bool:
-    """Whether a not-yet-sent reminder should be dropped instead of sent late.
+    """Whether a not-yet-sent reminder should be dropped instead of sent late (see ``stale``)."""
+    return stale(
+        before_due=reminder.nominal_at.date() < reminder.occurrence.due_on,
+        due_on=reminder.occurrence.due_on, send_at=reminder.send_at, now=now,
+        later_send_ats=later_send_ats, tz=tz or reminder.send_at.tzinfo,
+    )
 
-    Stale when a later stage of the same occurrence has already become due (some
-    send_at strictly after this one's is <= now; others are ignored, so all send_ats of
-    the occurrence may be passed), or when it targets a day before the due date and the
-    due day has begun (now >= due_on 00:00 in ``tz``, default: the reminder's own tz).
+
+def stale(
+    *, before_due: bool, due_on: date, send_at: datetime, now: datetime,
+    later_send_ats: Iterable[datetime], tz: tzinfo | None = None,
+) -> bool:
+    """Stale when a later send for the same occurrence and person has already become due
+    (some send_at strictly after this one's is <= now), or when it nags about a coming
+    deadline (``before_due``) and the due day has begun (now >= due_on 00:00 in ``tz``,
+    default: now's own timezone).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    if any(reminder.send_at < s <= now for s in later_send_ats):
+    if any(send_at < s <= now for s in later_send_ats):
         return True
-    due_on = reminder.occurrence.due_on
-    if reminder.nominal_at.date() < due_on:
-        day_begins = datetime.combine(due_on, time(0), tzinfo=tz or reminder.send_at.tzinfo)
-        return now >= day_begins
+    if before_due:
+        return now >= datetime.combine(due_on, time(0), tzinfo=tz or now.tzinfo)
     return False

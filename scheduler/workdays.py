@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -185,3 +186,17 @@ class SendWindow:
 
 def _minutes(t: time) -> float:
     return t.hour * 60 + t.minute + (t.second + t.microsecond / 1e6) / 60
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """What "a working moment" means: Vietnamese working days and the send window."""
+
+    cal: WorkCalendar
+    window: SendWindow
+
+
+@cache
+def shared_calendar(start: time, end: time) -> Calendar:
+    """One per window: WorkCalendar loads holidays per year once, not on every message."""
+    return Calendar(WorkCalendar(), SendWindow(start, end))

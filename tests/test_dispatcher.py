@@ -8,21 +8,20 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from bot.messages import Inbound
 from bot.channels.telegram import CAPS
+from bot.messages import Inbound
 from bot.models import ChatAccount, Member, OutboxMessage, Role
 from bot.services import duties
+from bot.views.reminders import render
 from handlers.router import handle
 from scheduler import planner
 from scheduler.dispatcher import LEASE, Dispatcher
-from scheduler.ratelimit import RateLimiter
 from tests.conftest import VN, VirtualTime, add_tg_member, add_unit
 
 
 def fast_dispatcher(app, sender, **kw) -> Dispatcher:
     vt = VirtualTime()
-    limiter = RateLimiter(monotonic=vt.monotonic, sleep=vt.sleep)
-    return Dispatcher(app, {"telegram": sender}, limiter=limiter, **kw)
+    return Dispatcher(app, [sender], render, monotonic=vt.monotonic, sleep=vt.sleep, **kw)
 
 
 async def add_deadline(app, unit: int, due: date, stages: str = "-7,-3,0,+2") -> None:

@@ -147,7 +147,7 @@ def test_duty_list_and_set(db) -> None:
             .splitlines()]
     by_code = {r["code"]: r for r in rows}
     assert len(rows) == 11 and by_code["happiness_day_2003"]["enabled"] is False
-    assert by_code["womens_day_0803"]["rule"] == "yearly on 08/03"
+    assert by_code["womens_day_0803"]["rule"] == "every year on 8/3"
     table = run("duty", "list", "--unit", "1")
     assert table.splitlines()[0].split()[:2] == ["code", "enabled"]
     assert "womens_day_0803" in table
@@ -183,7 +183,7 @@ def test_duty_list_and_set(db) -> None:
 def test_duty_add_and_deadline_add(db) -> None:
     out = run("duty", "add", "--unit", "1", "--title", "Họp giao ban", "--monthly", "25",
               "--stages", "-1,0")
-    assert "duty custom-1 added: Họp giao ban" in out and "monthly on day 25" in out
+    assert "duty custom-1 added: Họp giao ban" in out and "every month, on day 25" in out
     out = run("duty", "add", "--unit", "1", "--title", "Kỷ niệm", "--yearly", "20/10", "--json")
     assert json.loads(out)["recurrence"] == {"kind": "yearly", "month": 10, "day": 20}
     assert "exactly one" in run("duty", "add", "--unit", "1", "--title", "X", ok=False)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from bot.exports.ics import build_calendar
 from icalendar import Calendar as ICalendar
 from sqlalchemy import select
 
-from bot.messages import Inbound
 from bot.channels.console import CAPS, CHANNEL, ConsoleChat
 from bot.context import AppContext
-from bot.ics import build_calendar
+from bot.messages import Inbound
 from bot.models import Duty, Occurrence, Role
 from handlers.router import handle
 from scheduler.planner import plan

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.channels.telegram import TelegramRunner
+from bot.app import start_channel
+from bot.channels.telegram import TelegramChannel
 from bot.context import AppContext
 from bot.models import Role
 from tests.conftest import add_unit, make_invite, make_settings
@@ -27,8 +28,8 @@ async def tg() -> AsyncIterator[FakeTelegramAPI]:
 async def bot(database_url: str, clock, tg: FakeTelegramAPI) -> AsyncIterator[AppContext]:
     settings = make_settings(database_url, telegram_base_url=tg.base_url)
     app = await AppContext.create(settings, clock=clock)
-    runner = TelegramRunner(app)
-    await runner.start()
+    runner = TelegramChannel(app)
+    await start_channel(app, runner)
     try:
         yield app
     finally:
@@ -45,7 +46,7 @@ async def ask(tg: FakeTelegramAPI, user_id: int, text: str, **kw) -> str:
 
 
 async def test_onboarding_over_the_bot_api(bot: AppContext, tg: FakeTelegramAPI) -> None:
-    assert bot.telegram_username == "vstbpn_test_bot"  # learned through getMe
+    assert bot.deep_link("telegram") == "https://t.me/vstbpn_test_bot"  # learned from getMe
     menus = {c.params.get("language_code"): c.params["commands"]
              for c in tg.calls("setMyCommands")}
     assert set(menus) == {None, "en"}
@@ -116,8 +117,8 @@ async def test_webhook_checks_telegram_secret_header(
         webhook_url="https://bot.example.gov.vn/telegram", webhook_secret="s3cret-Header_value",
     )
     app = await AppContext.create(settings, clock=clock)
-    runner = TelegramRunner(app)
-    await runner.start()
+    runner = TelegramChannel(app)
+    await start_channel(app, runner)
     try:
         # The bot registered its webhook with the secret Telegram must echo back.
         assert tg.webhook_url == "https://bot.example.gov.vn/telegram"

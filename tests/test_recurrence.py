@@ -3,6 +3,8 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
+from bot.i18n import Translator
+from bot.views.duties import describe_rule
 from scheduler.recurrence import (
     Occurrence,
     Recurrence,
@@ -111,24 +113,25 @@ def test_once(cal: WorkCalendar) -> None:
 @pytest.mark.parametrize(
     ("rule", "data", "text"),
     [
-        (Recurrence.monthly(-1), {"kind": "monthly", "day": -1}, "monthly on day -1"),
-        (Recurrence.yearly(10, 20), {"kind": "yearly", "month": 10, "day": 20}, "yearly on 20/10"),
+        (Recurrence.monthly(-1), {"kind": "monthly", "day": -1}, "every month, on its last day"),
+        (Recurrence.yearly(10, 20), {"kind": "yearly", "month": 10, "day": 20},
+         "every year on 20/10"),
         (
             Recurrence.range(11, 15, 12, 15),
             {"kind": "range", "start_month": 11, "start_day": 15, "month": 12, "day": 15},
-            "yearly from 15/11 to 15/12",
+            "every year from 15/11 to 15/12",
         ),
         (
             Recurrence.once(date(2026, 3, 8)),
             {"kind": "once", "on": "2026-03-08"},
-            "once on 2026-03-08",
+            "once, on March 8, 2026",
         ),
     ],
 )
 def test_to_from_dict_and_describe(rule: Recurrence, data: dict, text: str) -> None:
     assert rule.to_dict() == data
     assert Recurrence.from_dict(json.loads(json.dumps(rule.to_dict()))) == rule
-    assert rule.describe() == text
+    assert describe_rule(Translator("en"), rule.to_dict()) == text
 
 
 @pytest.mark.parametrize(

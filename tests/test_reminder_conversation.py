@@ -7,10 +7,12 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.channels.telegram import TelegramRunner, TelegramSender
+from bot.app import start_channel
+from bot.channels.telegram import TelegramChannel
 from bot.context import AppContext
 from bot.models import Role
 from bot.services import duties
+from bot.views.reminders import render
 from scheduler import planner
 from scheduler.dispatcher import Dispatcher
 from tests.conftest import VN, add_tg_member, add_unit, make_settings
@@ -25,10 +27,10 @@ async def bot(database_url: str, clock, tg_api) -> AsyncIterator[tuple[AppContex
     app = await AppContext.create(
         make_settings(database_url, telegram_base_url=tg_api.base_url), clock=clock
     )
-    runner = TelegramRunner(app)
-    await runner.start()
+    runner = TelegramChannel(app)
+    await start_channel(app, runner)
     try:
-        yield app, Dispatcher(app, {"telegram": TelegramSender(runner.application.bot)})
+        yield app, Dispatcher(app, [runner], render)
     finally:
         await runner.stop()
         await app.close()

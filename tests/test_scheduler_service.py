@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from bot.context import AppContext
 from bot.models import OutboxMessage, Role
 from bot.services import duties
+from bot.views.reminders import render
 from scheduler.dispatcher import Dispatcher
 from scheduler.service import Leadership, SchedulerService
 from tests.conftest import VN, add_tg_member, add_unit
@@ -38,7 +39,7 @@ async def test_jobs_plan_and_send(app, clock, tg_sender, tg_api) -> None:
         await duties.add_deadline(session, unit_id=unit, title="Báo cáo", due_on=date(2026, 3, 13),
                                   now=clock.now(), stages="0")
     clock.set(datetime(2026, 3, 13, 9, 0, tzinfo=VN))
-    service = SchedulerService(app, Dispatcher(app, {"telegram": tg_sender}))
+    service = SchedulerService(app, Dispatcher(app, [tg_sender], render))
     jobs = {job.name for job in service.scheduler.get_jobs()}
     assert jobs == {"SchedulerService.plan", "SchedulerService.dispatch"}
 

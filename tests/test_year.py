@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import Duty, Occurrence, OutboxMessage, Role
+from bot.views.reminders import render
 from scheduler import planner
 from scheduler.dispatcher import Dispatcher
-from scheduler.ratelimit import RateLimiter
 from tests.conftest import VN, VirtualTime, add_tg_member, add_unit
 
 ADMIN, FOCAL, MEMBER = 3001, 3002, 3003
@@ -39,7 +39,7 @@ async def test_a_year_of_reminders(app, clock, tg_api, tg_sender, database_url) 
     }
     vt = VirtualTime()
     dispatcher = Dispatcher(
-        app, {"telegram": tg_sender}, limiter=RateLimiter(monotonic=vt.monotonic, sleep=vt.sleep)
+        app, [tg_sender], render, monotonic=vt.monotonic, sleep=vt.sleep
     )
     moment = datetime(2026, 1, 1, 0, 0, tzinfo=VN)
     while moment < datetime(2027, 1, 1, tzinfo=VN):

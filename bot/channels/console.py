@@ -7,12 +7,10 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import select
-
-from bot.messages import Capabilities, Inbound, Reply, numbered
 from bot.context import AppContext
 from bot.i18n import Translator
-from bot.models import ChatAccount, Member
+from bot.messages import Capabilities, Inbound, Reply, numbered
+from bot.services import members
 from handlers.router import handle
 
 CHANNEL = "console"
@@ -22,20 +20,12 @@ CAPS = Capabilities(buttons=False, max_text=100_000, files=True, groups=False)
 async def identity_for_member(app: AppContext, member_id: int) -> tuple[str, str]:
     """The console identity (external id, display name) of a member, created on first use."""
     async with app.sessions() as session, session.begin():
-        member = await session.get(Member, member_id)
+        member = await members.by_id(session, member_id)
         if member is None or not member.active:
             raise LookupError(f"no active member {member_id}")
         external_id = f"member-{member.id}"
-        account = await session.scalar(
-            select(ChatAccount).where(
-                ChatAccount.channel == CHANNEL, ChatAccount.external_id == external_id
-            )
-        )
-        if account is None:
-            session.add(ChatAccount(
-                member_id=member.id, channel=CHANNEL, external_id=external_id,
-                chat_id=external_id, created_at=app.clock.now(),
-            ))
+        await members.link_account(session, member, channel=CHANNEL, external_id=external_id,
+                                   chat_id=external_id, now=app.clock.now())
         return external_id, member.full_name
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import warnings
@@ -26,11 +25,10 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.messages import Capabilities, Inbound, Reply, split_text
-from bot.messages import Delivery
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, Settings
 from bot.context import AppContext
 from bot.i18n import Translator
+from bot.messages import Capabilities, Delivery, Inbound, Reply, SendLimits, split_text
 from bot.models import Role
 from handlers.registry import COMMANDS
 from handlers.router import handle
@@ -38,7 +36,28 @@ from handlers.router import handle
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-CAPS = Capabilities(buttons=True, max_text=4096, files=True, groups=True)
+CAPS = Capabilities(buttons=True, max_text=4096, files=True, groups=True, edits=True)
+# Telegram's published limits: ~30 messages/s overall, 1/s per chat, 20/min per group.
+LIMITS = SendLimits(per_second=30, chat_interval=1.0, group_per_minute=20)
+
+
+def deep_link(bot_username: str, code: str | None = None) -> str:
+    """The t.me link that opens a private chat with the bot (and joins, given a code)."""
+    return f"https://t.me/{bot_username}" + (f"?start={code}" if code else "")
+
+
+async def bot_username(settings: Settings) -> str | None:
+    """The bot's @username without running it: from the settings, else asked from Telegram."""
+    if settings.telegram_bot_username:
+        return settings.telegram_bot_username.lstrip("@")
+    if settings.telegram_token is None:
+        return None
+    bot = Bot(settings.require_token(), base_url=f"{settings.telegram_base_url}/bot")
+    try:
+        async with bot:
+            return bot.username
+    except (TelegramError, OSError):
+        return None
 
 
 def to_inbound(update: Update) -> Inbound | None:
@@ -124,17 +143,29 @@ def build_application(app: AppContext) -> Application:
     return application
 
 
-class TelegramRunner:
-    """Starts and stops the Telegram side inside an already running event loop."""
+class TelegramChannel:
+    """Telegram as a channel: polling or webhook in, Bot API calls out."""
+
+    name = CHANNEL
+    caps = CAPS
+    limits = LIMITS
 
     def __init__(self, app: AppContext) -> None:
         self.app = app
         self.application = build_application(app)
+        self.username: str | None = None  # learned from getMe at start
+        self._sender = TelegramSender(self.application.bot)
+
+    def deep_link(self, code: str | None = None) -> str | None:
+        return deep_link(self.username, code) if self.username else None
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> Delivery:
+        return await self._sender.send(chat_id, replies)
 
     async def start(self) -> None:
         settings = self.app.settings
         await self.application.initialize()  # calls getMe: a bad token fails here
-        self.app.telegram_username = self.application.bot.username
+        self.username = self.application.bot.username
         await self._publish_commands()
         await self.application.start()
         updater = self.application.updater
@@ -157,7 +188,7 @@ class TelegramRunner:
         else:
             await updater.start_polling(poll_interval=0.0, timeout=30, drop_pending_updates=False)
         log.info("telegram_started", extra={
-            "mode": settings.telegram_mode, "bot": self.app.telegram_username,
+            "mode": settings.telegram_mode, "bot": self.username,
         })
 
     async def _publish_commands(self) -> None:
@@ -185,10 +216,11 @@ class TelegramRunner:
 
 
 class TelegramSender:
-    """Sends outbox messages through the Bot API and classifies failures for the dispatcher."""
+    """Sends through the Bot API and classifies failures for the dispatcher."""
 
-    channel = CHANNEL
+    name = CHANNEL
     caps = CAPS
+    limits = LIMITS
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
@@ -209,20 +241,3 @@ class TelegramSender:
         except (TimedOut, NetworkError) as exc:
             return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
         return Delivery("ok")
-
-
-async def run_forever(runner: TelegramRunner, stop: asyncio.Event) -> None:
-    """Telegram plus the reminder clock, until `stop` is set."""
-    from scheduler.dispatcher import Dispatcher
-    from scheduler.service import SchedulerService
-
-    await runner.start()
-    service = SchedulerService(
-        runner.app, Dispatcher(runner.app, {CHANNEL: TelegramSender(runner.application.bot)})
-    )
-    service.start()
-    try:
-        await stop.wait()
-    finally:
-        await service.stop()
-        await runner.stop()

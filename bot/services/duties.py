@@ -9,11 +9,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
-from bot.models import Duty, Unit
+from bot.models import Duty, DutyKind, Scope, Unit
 from bot.services.units import ancestor_ids
 from scheduler.recurrence import Recurrence, Stage
 
@@ -49,9 +50,9 @@ def catalog() -> tuple[CatalogEntry, ...]:
 async def install_catalog(session: AsyncSession, unit_ids: list[int], now: datetime) -> int:
     """Give units the default duties they lack (new units, or new catalog entries)."""
     rows = [
-        {"unit_id": uid, "code": e.code, "kind": "catalog", "title_vi": e.vi, "title_en": e.en,
-         "recurrence": e.recurrence, "stages": e.stages, "send_time": "08:00",
-         "shift": "previous", "scope": "unit", "enabled": e.enabled, "letter_number": None,
+        {"unit_id": uid, "code": e.code, "kind": DutyKind.catalog, "title_vi": e.vi,
+         "title_en": e.en, "recurrence": e.recurrence, "stages": e.stages, "send_time": "08:00",
+         "shift": "previous", "scope": Scope.unit, "enabled": e.enabled, "letter_number": None,
          "created_at": now}
         for uid in unit_ids for e in catalog()
     ]
@@ -68,7 +69,7 @@ async def applicable(
     """The unit's own duties plus deadlines its ancestors set for their whole subtree."""
     ancestors = await ancestor_ids(session, unit_id)
     query = select(Duty).where(
-        (Duty.unit_id == unit_id) | (Duty.unit_id.in_(ancestors) & (Duty.scope == "subtree"))
+        (Duty.unit_id == unit_id) | (Duty.unit_id.in_(ancestors) & (Duty.scope == Scope.subtree))
     ).order_by(Duty.id)
     if enabled_only:
         query = query.where(Duty.enabled.is_(True))
@@ -96,13 +97,26 @@ def check_settings(*, stages: str | None = None, send_time: str | None = None,
         raise DutyError(f"shift must be one of {', '.join(SHIFTS)}")
 
 
-async def _next_code(session: AsyncSession, unit_id: int, prefix: str) -> str:
-    count = await session.scalar(
-        select(func.count()).select_from(Duty).where(
-            Duty.unit_id == unit_id, Duty.code.like(f"{prefix}-%")
-        )
-    )
-    return f"{prefix}-{(count or 0) + 1}"
+async def _add(session: AsyncSession, duty: Duty) -> Duty:
+    """Store a new duty under the next free code of its kind in its unit ("deadline-3").
+
+    Another process may take the same number at the same moment: the unique constraint
+    refuses one of them, and that one tries the next number (inside a savepoint).
+    """
+    taken = await session.scalars(select(Duty.code).where(
+        Duty.unit_id == duty.unit_id, Duty.code.like(f"{duty.kind}-%")))
+    suffixes = (code.rpartition("-")[2] for code in taken)
+    number = max((int(s) for s in suffixes if s.isdigit()), default=0)
+    for _attempt in range(20):
+        number += 1
+        duty.code = f"{duty.kind}-{number}"
+        try:
+            async with session.begin_nested():
+                session.add(duty)
+            return duty
+        except IntegrityError:
+            continue
+    raise DutyError("could not find a free code for the new duty")
 
 
 async def add_deadline(
@@ -115,16 +129,13 @@ async def add_deadline(
     if not title:
         raise DutyError("the deadline needs a title")
     check_settings(stages=stages, shift=shift)
-    duty = Duty(
-        unit_id=unit_id, code=await _next_code(session, unit_id, "deadline"), kind="deadline",
+    return await _add(session, Duty(
+        unit_id=unit_id, kind=DutyKind.deadline,
         title_vi=title, title_en=title, recurrence=Recurrence.once(due_on).to_dict(),
         stages=stages, send_time="08:00", shift=shift,
-        scope="subtree" if subtree else "unit", enabled=True,
+        scope=Scope.subtree if subtree else Scope.unit, enabled=True,
         letter_number=(letter_number or "").strip() or None, created_at=now,
-    )
-    session.add(duty)
-    await session.flush()
-    return duty
+    ))
 
 
 async def add_custom(
@@ -135,15 +146,12 @@ async def add_custom(
     if not title:
         raise DutyError("the duty needs a title")
     check_settings(stages=stages, send_time=send_time, shift=shift)
-    duty = Duty(
-        unit_id=unit_id, code=await _next_code(session, unit_id, "custom"), kind="custom",
+    return await _add(session, Duty(
+        unit_id=unit_id, kind=DutyKind.custom,
         title_vi=title, title_en=title, recurrence=recurrence.to_dict(), stages=stages,
-        send_time=send_time, shift=shift, scope="unit", enabled=True, letter_number=None,
+        send_time=send_time, shift=shift, scope=Scope.unit, enabled=True, letter_number=None,
         created_at=now,
-    )
-    session.add(duty)
-    await session.flush()
-    return duty
+    ))
 
 
 async def find(session: AsyncSession, unit_id: int, code_or_id: str) -> Duty | None:

@@ -37,11 +37,6 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(normalize_code(code).encode()).hexdigest()
 
 
-def deep_link(bot_username: str, code: str | None = None) -> str:
-    """The t.me link that opens a private chat with the bot (and joins, given a code)."""
-    return f"https://t.me/{bot_username}" + (f"?start={code}" if code else "")
-
-
 class RedeemError(enum.Enum):
     unknown = "unknown"
     expired = "expired"

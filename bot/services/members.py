@@ -18,6 +18,10 @@ def has_role(member: Member, needed: Role) -> bool:
     return RANK[Role(member.role)] >= RANK[needed]
 
 
+async def by_id(session: AsyncSession, member_id: int) -> Member | None:
+    return await session.get(Member, member_id)
+
+
 async def find_account(session: AsyncSession, channel: str, external_id: str) -> ChatAccount | None:
     return await session.scalar(
         select(ChatAccount).where(
@@ -33,6 +37,17 @@ async def active_member_for(
     if account is None or not account.member.active:
         return None
     return account.member
+
+
+async def link_account(
+    session: AsyncSession, member: Member, *, channel: str, external_id: str, chat_id: str,
+    now: datetime,
+) -> None:
+    """Give the member this chat identity, unless it already has one there."""
+    if await find_account(session, channel, external_id) is None:
+        session.add(ChatAccount(member_id=member.id, channel=channel, external_id=external_id,
+                                chat_id=chat_id, created_at=now))
+        await session.flush()
 
 
 async def mark_reachable(session: AsyncSession, channel: str, external_id: str) -> None:

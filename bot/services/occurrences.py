@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Member, Occurrence, Response
+from bot.models import Answer, Member, Occurrence, OccurrenceStatus, OutboxKind, Response
 from bot.services import outbox
 
 
@@ -33,8 +33,8 @@ async def answer(
         session.add(Response(occurrence_id=occ.id, member_id=member.id, answer=answer, at=now))
     else:
         response.answer, response.at = answer, now
-    if answer == "done" and occ.status == "open":
-        occ.status, occ.closed_at, occ.closed_by = "done", now, member.id
+    if answer == Answer.done and occ.status == OccurrenceStatus.open:
+        occ.status, occ.closed_at, occ.closed_by = OccurrenceStatus.done, now, member.id
     await session.flush()
 
 
@@ -42,10 +42,10 @@ async def remind_later(
     session: AsyncSession, occ: Occurrence, member: Member, at: datetime, now: datetime
 ) -> None:
     """A personal reminder at `at`; the regular ones before it are held back."""
-    await answer(session, occ, member, "later", now)
+    await answer(session, occ, member, Answer.later, now)
     stage = f"later-{at.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}"
     await outbox.enqueue(session, [
-        outbox.row(occ.id, outbox.member_recipient(member.id), "later", stage, at, now)
+        outbox.row(occ.id, outbox.member_recipient(member.id), OutboxKind.later, stage, at, now)
     ])
 
 
@@ -64,4 +64,27 @@ async def unanswered(session: AsyncSession, occ: Occurrence) -> list[Member]:
         select(Member).where(Member.unit_id == occ.unit_id, Member.active.is_(True))
         .order_by(Member.id)
     )
-    return [m for m in members if given.get(m.id) not in ("done", "na")]
+    return [m for m in members if given.get(m.id) not in (Answer.done, Answer.na)]
+
+
+async def overdue(
+    session: AsyncSession, unit_id: int, duty_ids: list[int], today: date
+) -> list[Occurrence]:
+    """Open occurrences of these duties whose due date has passed, oldest first."""
+    return list(await session.scalars(
+        select(Occurrence).where(
+            Occurrence.unit_id == unit_id, Occurrence.status == OccurrenceStatus.open,
+            Occurrence.due_on < today, Occurrence.duty_id.in_(duty_ids),
+        ).order_by(Occurrence.due_on, Occurrence.duty_id)
+    ))
+
+
+async def answered_ahead(session: AsyncSession, unit_id: int, today: date) -> set[tuple[int, str]]:
+    """(duty id, key) of coming occurrences already closed (done / not applicable)."""
+    rows = await session.execute(
+        select(Occurrence.duty_id, Occurrence.key).where(
+            Occurrence.unit_id == unit_id, Occurrence.status != OccurrenceStatus.open,
+            Occurrence.due_on >= today,
+        )
+    )
+    return {(duty_id, key) for duty_id, key in rows}

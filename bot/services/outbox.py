@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
-from bot.models import OutboxMessage
+from bot.models import OutboxMessage, OutboxStatus
 
 UNIQUE = ["occurrence_id", "recipient", "kind", "stage"]
 
@@ -26,8 +26,8 @@ def row(
 ) -> dict[str, Any]:
     return {
         "occurrence_id": occurrence_id, "recipient": recipient, "kind": kind, "stage": stage,
-        "send_at": send_at, "status": "pending", "attempts": 0, "next_attempt_at": send_at,
-        "created_at": now,
+        "send_at": send_at, "status": OutboxStatus.pending, "attempts": 0,
+        "next_attempt_at": send_at, "created_at": now,
     }
 
 

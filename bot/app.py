@@ -1,0 +1,95 @@
+"""The composition root: builds the context, starts every configured channel, one dispatcher
+with a sender per channel, and the clock; stops them in reverse on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.channels.port import Channel
+from bot.channels.telegram import TelegramChannel, bot_username
+from bot.channels.telegram import deep_link as telegram_link
+from bot.config import Settings, SettingsError
+from bot.context import AppContext
+from bot.logs import setup_logging
+from bot.views.reminders import render as render_reminder
+from scheduler.dispatcher import Dispatcher
+from scheduler.service import SchedulerService
+
+log = logging.getLogger("vstbpn")
+
+
+def configured_channels(app: AppContext) -> list[Channel]:
+    """Every channel whose settings are present."""
+    channels: list[Channel] = []
+    if app.settings.telegram_token is not None:
+        channels.append(TelegramChannel(app))
+    return channels
+
+
+def make_dispatcher(app: AppContext, channels: list[Channel]) -> Dispatcher:
+    return Dispatcher(app, list(channels), render_reminder)
+
+
+async def start_channel(app: AppContext, channel: Channel) -> None:
+    await channel.start()
+    app.deep_links[channel.name] = channel.deep_link
+
+
+async def serve(app: AppContext, channels: list[Channel], stop: asyncio.Event) -> None:
+    """Run the channels and the reminder clock until ``stop`` is set."""
+    started: list[Channel] = []
+    service: SchedulerService | None = None
+    try:
+        for channel in channels:
+            await start_channel(app, channel)
+            started.append(channel)
+        service = SchedulerService(app, make_dispatcher(app, channels))
+        service.start()
+        await stop.wait()
+    finally:
+        if service is not None:
+            await service.stop()
+        for channel in reversed(started):
+            await channel.stop()
+
+
+async def learn_deep_links(app: AppContext) -> None:
+    """For the command line, which does not start the channels: links for invites."""
+    username = await bot_username(app.settings)
+    if username:
+        app.deep_links["telegram"] = lambda code: telegram_link(username, code)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Values that must never appear in a log line."""
+    found = [settings.telegram_token, settings.webhook_secret]
+    return [s.get_secret_value() for s in found if s is not None]
+
+
+def run(settings: Settings) -> None:
+    """`vstbpn run`: the bot in the foreground until SIGINT or SIGTERM."""
+    setup_logging(settings.log_level, settings.log_format, secrets_of(settings))
+
+    async def main() -> None:
+        app = await AppContext.create(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            channels = configured_channels(app)
+            if not channels:
+                raise SettingsError(
+                    "VSTBPN_TELEGRAM_TOKEN is not set: give the bot token from @BotFather, "
+                    "e.g. export VSTBPN_TELEGRAM_TOKEN=123456:ABC..."
+                )
+            log.info("bot_starting", extra={
+                "database": app.engine.dialect.name, "channels": [c.name for c in channels],
+            })
+            await serve(app, channels, stop)
+        finally:
+            await app.close()
+
+    asyncio.run(main())

@@ -1,0 +1,43 @@
+"""Group chats where a unit's reminders are posted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import GroupChat
+
+
+async def find(session: AsyncSession, channel: str, chat_id: str) -> GroupChat | None:
+    return await session.scalar(
+        select(GroupChat).where(GroupChat.channel == channel, GroupChat.chat_id == chat_id)
+    )
+
+
+async def register(
+    session: AsyncSession, *, unit_id: int, channel: str, chat_id: str, title: str, now: datetime
+) -> GroupChat:
+    """The group posts this unit's reminders from now on."""
+    group = await find(session, channel, chat_id)
+    if group is None:
+        group = GroupChat(unit_id=unit_id, channel=channel, chat_id=chat_id, title=title,
+                          created_at=now)
+        session.add(group)
+    else:
+        group.unit_id, group.title = unit_id, title
+    await session.flush()
+    return group
+
+
+async def unregister(session: AsyncSession, channel: str, chat_id: str) -> None:
+    await session.execute(
+        delete(GroupChat).where(GroupChat.channel == channel, GroupChat.chat_id == chat_id)
+    )
+
+
+async def of_unit(session: AsyncSession, unit_id: int) -> list[GroupChat]:
+    return list(await session.scalars(
+        select(GroupChat).where(GroupChat.unit_id == unit_id).order_by(GroupChat.id)
+    ))

@@ -1,0 +1,1 @@
+"""Texts built from domain data, in the reader's language. No SQL, no platform."""

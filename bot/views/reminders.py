@@ -1,0 +1,77 @@
+"""Reminder messages, rendered when sent, in the reader's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bot.i18n import Translator
+from bot.messages import Choice, Reply
+from bot.models import OutboxKind
+from bot.services.calendar import DutyDate
+from bot.views.duties import due_lines
+
+
+@dataclass(frozen=True)
+class ReminderMessage:
+    """What one outbox row has to say, gathered from the database by the dispatcher."""
+
+    kind: str  # OutboxKind
+    occurrence_id: int
+    item: DutyDate
+    unit_name: str
+    today: date  # in the unit's timezone
+    missing: tuple[str, ...] = ()  # who has not answered (digest, escalation)
+    about: str | None = None  # the member who cannot be reached (unreachable)
+    private_link: str | None = None  # opens a private chat with the bot (group posts)
+
+
+def answer_choices(t: Translator, occurrence_id: int) -> list[Choice]:
+    return [
+        Choice(t.gettext("✅ Done"), f"done:{occurrence_id}"),
+        Choice(t.gettext("📝 Check in now"), f"checkin:{occurrence_id}"),
+        Choice(t.gettext("⏰ Remind me in 1 day"), f"later:{occurrence_id}:1"),
+        Choice(t.gettext("⏰ Remind me in 3 days"), f"later:{occurrence_id}:3"),
+        Choice(t.gettext("🚫 Not applicable to me"), f"na:{occurrence_id}"),
+    ]
+
+
+def _body(t: Translator, msg: ReminderMessage) -> list[str]:
+    return [f"«{msg.item.duty.title(t.lang)}»", *due_lines(t, msg.item, msg.today)]
+
+
+def render(t: Translator, msg: ReminderMessage) -> Reply | None:
+    """The message for one outbox row, or None when there is nothing left to say."""
+    body = _body(t, msg)
+    names = "\n".join(f"• {name}" for name in msg.missing)
+    kind = msg.kind
+    if kind in (OutboxKind.reminder, OutboxKind.later):
+        overdue = msg.item.occurrence.due_on < msg.today
+        head = t.gettext("⚠️ Overdue") if overdue else t.gettext("🔔 Reminder")
+        return Reply("\n".join([head, *body]), tuple(answer_choices(t, msg.occurrence_id)),
+                     lang=t.lang)
+    if kind == OutboxKind.group:
+        text = "\n".join([t.gettext("📣 Reminder for {unit}").format(unit=msg.unit_name), *body,
+                          t.gettext("Members: answer me in a private chat.")])
+        link = (Choice(t.gettext("Open private chat"), "", url=msg.private_link),) \
+            if msg.private_link else ()
+        return Reply(text, link, lang=t.lang)
+    if kind == OutboxKind.focal:
+        if not msg.missing:
+            return None
+        text = "\n".join([t.gettext("📋 Not answered yet, before the deadline:"), *body, names])
+        return Reply(text, lang=t.lang)
+    if kind == OutboxKind.escalation:
+        lines = [t.gettext("⚠️ Overdue in {unit}, not marked done:").format(unit=msg.unit_name),
+                 *body]
+        if msg.missing:
+            lines += [t.gettext("Not answered:"), names]
+        return Reply("\n".join(lines), tuple(answer_choices(t, msg.occurrence_id)[:1]),
+                     lang=t.lang)
+    if kind == OutboxKind.unreachable:
+        text = t.gettext(
+            "I cannot reach {name} any more (they blocked the bot or left the chat). "
+            "Please remind them another way about:"
+        ).format(name=msg.about or "?")
+        return Reply("\n".join([text, *body]), lang=t.lang)
+    raise ValueError(f"unknown outbox kind {kind!r}")
