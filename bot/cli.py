@@ -14,7 +14,7 @@ from bot.cli_duties import register as register_duty_commands
 from bot.config import LANGUAGES, SettingsError, load_settings
 from bot.context import AppContext
 from bot.models import Member, Role
-from bot.services import invites, members, units
+from bot.services import invites, members, tree, units
 
 T = TypeVar("T")
 log = logging.getLogger("vstbpn")
@@ -203,7 +203,7 @@ def invite_list(
 
     async def work(ctx: AppContext) -> list[dict[str, Any]]:
         async with ctx.sessions() as session:
-            ids = await units.subtree_ids(session, unit) if unit is not None else None
+            ids = await tree.subtree_ids(session, unit) if unit is not None else None
             now = ctx.clock.now()
             return [
                 {"id": i.id, "unit_id": i.unit_id, "unit": i.unit.name, "role": i.role,
@@ -250,7 +250,7 @@ def member_list(
 
     async def work(ctx: AppContext) -> list[dict[str, Any]]:
         async with ctx.sessions() as session:
-            ids = await units.subtree_ids(session, unit) if unit is not None else None
+            ids = await tree.subtree_ids(session, unit) if unit is not None else None
             found = await members.list_members(session, ids, include_removed=include_removed)
             return [_member_row(m) for m in found]
 

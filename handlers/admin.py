@@ -8,7 +8,7 @@ from bot.i18n import N_
 from bot.messages import Choice
 from bot.models import Role
 from bot.services import invites, members
-from bot.services.units import subtree_ids
+from bot.services.tree import subtree_ids
 from handlers.common import role_name
 from handlers.registry import choice, command
 from handlers.turn import Turn

@@ -8,7 +8,7 @@ from bot.messages import Choice
 from bot.models import Role
 from bot.services import conversations
 from bot.services.members import RANK, has_role
-from bot.services.units import path_names
+from bot.services.tree import path_names
 from handlers.common import LANGUAGE_NAMES, role_name
 from handlers.registry import COMMANDS, choice, command
 from handlers.turn import Turn

@@ -7,7 +7,7 @@ import logging
 from bot.i18n import Translator, normalize_language
 from bot.models import Role
 from bot.services import invites, members
-from bot.services.units import path_names
+from bot.services.tree import path_names
 from handlers.common import role_name
 from handlers.registry import command, parse_command
 from handlers.turn import Turn

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.models import Duty, DutyKind, Scope, Unit
-from bot.services.units import ancestor_ids
+from bot.services.tree import ancestor_ids
 from scheduler.recurrence import Recurrence, Stage
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "duties.json"

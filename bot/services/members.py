@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import ChatAccount, Member, Role
-from bot.services.units import subtree_ids
+from bot.services.tree import subtree_ids
 
 # What each role may do on top of the roles below it.
 RANK = {Role.member: 0, Role.focal: 1, Role.admin: 2}

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Unit
+from bot.services.duties import install_catalog
 
 
 class UnitError(Exception):
@@ -26,41 +27,12 @@ async def add_unit(
     unit = Unit(name=name, parent_id=parent_id, timezone=timezone, created_at=now)
     session.add(unit)
     await session.flush()
-    from bot.services.duties import install_catalog  # duties build on units
-
     await install_catalog(session, [unit.id], now)
     return unit
 
 
 async def list_units(session: AsyncSession) -> list[Unit]:
     return list(await session.scalars(select(Unit).order_by(Unit.id)))
-
-
-async def subtree_ids(session: AsyncSession, root_id: int) -> list[int]:
-    """The unit and every unit below it (recursive CTE: same SQL on SQLite and PostgreSQL)."""
-    tree = select(Unit.id).where(Unit.id == root_id).cte("tree", recursive=True)
-    tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
-    return list(await session.scalars(select(tree.c.id)))
-
-
-async def ancestor_ids(session: AsyncSession, unit_id: int) -> list[int]:
-    """Every unit above this one (recursive CTE, the mirror of subtree_ids)."""
-    up = select(Unit.parent_id).where(Unit.id == unit_id).cte("up", recursive=True)
-    up = up.union_all(select(Unit.parent_id).where(Unit.id == up.c.parent_id))
-    return [i for i in await session.scalars(select(up.c.parent_id)) if i is not None]
-
-
-async def path_names(session: AsyncSession, unit: Unit) -> list[str]:
-    """Names from the root down to this unit, for display."""
-    names = [unit.name]
-    parent_id = unit.parent_id
-    while parent_id is not None:
-        parent = await session.get(Unit, parent_id)
-        if parent is None:
-            break
-        names.append(parent.name)
-        parent_id = parent.parent_id
-    return names[::-1]
 
 
 def depth_order(units: list[Unit]) -> list[tuple[int, Unit]]:
