@@ -70,6 +70,11 @@ def secrets_of(settings: Settings) -> list[str]:
 
 def run(settings: Settings) -> None:
     """`vstbpn run`: the bot in the foreground until SIGINT or SIGTERM."""
+    if settings.telegram_token is None:
+        raise SettingsError(
+            "VSTBPN_TELEGRAM_TOKEN is not set: give the bot token from @BotFather, "
+            "e.g. export VSTBPN_TELEGRAM_TOKEN=123456:ABC..."
+        )
     setup_logging(settings.log_level, settings.log_format, secrets_of(settings))
 
     async def main() -> None:
@@ -80,11 +85,6 @@ def run(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         try:
             channels = configured_channels(app)
-            if not channels:
-                raise SettingsError(
-                    "VSTBPN_TELEGRAM_TOKEN is not set: give the bot token from @BotFather, "
-                    "e.g. export VSTBPN_TELEGRAM_TOKEN=123456:ABC..."
-                )
             log.info("bot_starting", extra={
                 "database": app.engine.dialect.name, "channels": [c.name for c in channels],
             })

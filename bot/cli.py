@@ -38,11 +38,9 @@ def run() -> None:
     from bot import app as composition
 
     try:
-        settings = load_settings()
-        settings.require_token()
+        composition.run(load_settings())
     except SettingsError as exc:
         fail(str(exc))
-    composition.run(settings)
 
 
 @app.command()
