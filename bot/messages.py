@@ -43,6 +43,8 @@ class Inbound:
     display_name: str = ""
     language_hint: str | None = None
     chat_title: str = ""
+    # The bot's message whose button was pressed (channels with buttons), to update it.
+    origin_message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class Reply:
     choices: tuple[Choice, ...] = field(default_factory=tuple)
     file: OutFile | None = None
     lang: str = "vi"  # the reply's language, so adapters can word their own hints alike
+    # Replace the message whose button was pressed (its buttons go) instead of adding one;
+    # channels that cannot edit send it as a new message.
+    replaces_origin: bool = False
 
 
 def split_text(text: str, limit: int) -> list[str]:
