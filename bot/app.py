@@ -10,7 +10,7 @@ import signal
 from bot.channels.port import Channel
 from bot.channels.telegram import TelegramChannel, bot_username
 from bot.channels.telegram import deep_link as telegram_link
-from bot.config import Settings, SettingsError
+from bot.config import Settings, SettingsError, safe_url
 from bot.context import AppContext
 from bot.logs import setup_logging
 from bot.views.reminders import render as render_reminder
@@ -86,7 +86,8 @@ def run(settings: Settings) -> None:
         try:
             channels = configured_channels(app)
             log.info("bot_starting", extra={
-                "database": app.engine.dialect.name, "channels": [c.name for c in channels],
+                "database": safe_url(settings.database_url),
+                "channels": [c.name for c in channels],
             })
             await serve(app, channels, stop)
         finally:

@@ -11,7 +11,7 @@ import typer
 from bot import db
 from bot.cli_common import JsonOpt, emit, fail, with_app
 from bot.cli_duties import register as register_duty_commands
-from bot.config import LANGUAGES, SettingsError, load_settings
+from bot.config import LANGUAGES, SettingsError, load_settings, safe_url
 from bot.context import AppContext
 from bot.models import Member, Role
 from bot.services import invites, members, tree, units
@@ -99,10 +99,11 @@ def db_downgrade(revision: str) -> None:
 def db_current() -> None:
     """Show the schema revision of the database and of the code."""
 
-    async def work(ctx: AppContext) -> str | None:
-        return await db.current_revision(ctx.engine)
+    async def work(ctx: AppContext) -> tuple[str, str | None]:
+        return safe_url(ctx.settings.database_url), await db.current_revision(ctx.engine)
 
-    typer.echo(f"database: {with_app(work)}  code: {db.head_revision()}")
+    url, revision = with_app(work)
+    typer.echo(f"database {url} at revision {revision}; code at {db.head_revision()}")
 
 
 # --- units -------------------------------------------------------------------------------

@@ -38,7 +38,10 @@ def with_app(work: Callable[[AppContext], Awaitable[T]]) -> T:
         finally:
             await ctx.close()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except SettingsError as exc:  # e.g. the database cannot be opened: one line, not a trace
+        fail(str(exc))
 
 
 def emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:

@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from platformdirs import user_data_path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 Language = Literal["vi", "en"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
@@ -29,7 +32,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
-    database_url: str = "sqlite+aiosqlite:///vstbpn.db"
+    # One fixed place per user, so every command finds the same database wherever it runs.
+    database_url: str = Field(default_factory=lambda: default_database_url())
     default_language: Language = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
     # Reminders go out only inside this daily window, on Vietnamese working days.
@@ -121,6 +125,23 @@ def load_settings(**overrides: object) -> Settings:
             name = "VSTBPN_" + "_".join(str(p) for p in err["loc"]).upper()
             lines.append(f"  {name}: {err['msg']}")
         raise SettingsError("Invalid settings:\n" + "\n".join(lines)) from None
+
+
+def default_database_path() -> Path:
+    """The per-user data folder (XDG on Linux: ~/.local/share/vstbpn/vstbpn.db)."""
+    return user_data_path("vstbpn") / "vstbpn.db"
+
+
+def default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{default_database_path()}"
+
+
+def safe_url(url: str) -> str:
+    """The database URL as it may be printed: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable URL)"
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -29,9 +29,10 @@ class AppContext:
     async def create(
         cls, settings: Settings, *, clock: Clock | None = None, migrate: bool = True
     ) -> AppContext:
-        engine = db.make_engine(settings.database_url)
         if migrate:
-            await db.upgrade(engine)
+            engine = await db.open_database(settings.database_url)
+        else:
+            engine = db.make_engine(settings.database_url)
         return cls(
             settings=settings,
             engine=engine,

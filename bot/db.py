@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.config import sqlite_path
+from bot.config import SettingsError, default_database_path, safe_url, sqlite_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Several bot processes may start together on one PostgreSQL: only one migrates at a time.
@@ -25,10 +27,21 @@ _MIGRATION_LOCK_ID = 0x5653_5442  # "VSTB"
 
 
 def make_engine(url: str) -> AsyncEngine:
+    """The engine for ``url``. A new SQLite file is created readable by its owner only; its
+    folder must exist, except the default per-user folder, which is created."""
     path = sqlite_path(url)
-    if path is not None and path.parent != Path(""):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if path is not None:
+        _prepare_sqlite_file(path)
+    try:
+        # hide_parameters: an error message never carries what a member typed.
+        engine = create_async_engine(
+            url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True
+        )
+    except (ArgumentError, ImportError) as exc:
+        raise SettingsError(
+            f"VSTBPN_DATABASE_URL is not a database address this bot can use ({safe_url(url)}): "
+            "give sqlite:///path/to/file.db or postgresql://user@host/database"
+        ) from exc
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -38,6 +51,34 @@ def make_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
 
+    return engine
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    if path == default_database_path():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise SettingsError(
+            f"VSTBPN_DATABASE_URL points into a folder that does not exist ({path.parent}): "
+            "create the folder or choose another path"
+        )
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+async def open_database(url: str) -> AsyncEngine:
+    """The engine, migrated to the newest schema; a database that cannot be opened is a
+    setting to fix, said in one line."""
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+    except (DBAPIError, OSError) as exc:
+        await engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        raise SettingsError(
+            f"VSTBPN_DATABASE_URL: cannot open the database {safe_url(url)} ({reason}): "
+            "check the address, that the server runs and that the user may connect"
+        ) from exc
     return engine
 
 

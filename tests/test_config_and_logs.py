@@ -17,7 +17,9 @@ def test_defaults_need_nothing_but_a_token(monkeypatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VSTBPN_TELEGRAM_TOKEN", "1:abc")
     settings = load_settings(_env_file=None)
-    assert settings.database_url == "sqlite+aiosqlite:///vstbpn.db"
+    # One fixed per-user place, not the current directory.
+    assert settings.database_url.endswith("/vstbpn/vstbpn.db")
+    assert settings.database_url.startswith("sqlite+aiosqlite:////")
     assert settings.telegram_base_url == "https://api.telegram.org"
     assert settings.default_language == "vi"
     assert settings.require_token() == "1:abc"
@@ -61,3 +63,71 @@ def test_logs_are_json_lines_and_mask_secrets(monkeypatch) -> None:
     first = json.loads(lines[0])
     assert first["event"] == "member_joined" and first["member_id"] == 7
     assert token not in stream.getvalue() and "bot***/getMe" in lines[1]
+
+
+def test_database_problems_are_one_line_naming_the_setting(tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app as cli
+
+    runner = CliRunner()
+    monkeypatch.setenv("VSTBPN_DATABASE_URL", f"sqlite:///{tmp_path}/missing/dir/x.db")
+    result = runner.invoke(cli, ["unit", "list"])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0, result.output
+    assert "VSTBPN_DATABASE_URL" in result.output and "does not exist" in result.output
+    assert not (tmp_path / "missing").exists()  # no folder is silently created
+
+    # Nothing listens on port 9 (discard): the server cannot be reached.
+    monkeypatch.setenv("VSTBPN_DATABASE_URL", "postgresql://someone:pa55word@127.0.0.1:9/x")
+    result = runner.invoke(cli, ["unit", "list"])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0, result.output
+    assert "VSTBPN_DATABASE_URL" in result.output and "pa55word" not in result.output
+
+    monkeypatch.setenv("VSTBPN_DATABASE_URL", "mysql+nothing://x")
+    result = runner.invoke(cli, ["unit", "list"])
+    assert result.exit_code == 2 and "VSTBPN_DATABASE_URL" in result.output
+
+
+def test_new_sqlite_file_is_private_and_default_folder_is_made(tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app as cli
+
+    monkeypatch.delenv("VSTBPN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["db", "current"])
+    assert result.exit_code == 0, result.output
+    database = tmp_path / "xdg" / "vstbpn" / "vstbpn.db"
+    assert str(database) in result.output
+    assert database.stat().st_mode & 0o777 == 0o600
+    assert not (tmp_path / "vstbpn.db").exists()
+
+
+async def test_a_database_error_logs_no_member_text(app, monkeypatch) -> None:
+    from sqlalchemy import text
+
+    from bot.channels.console import CAPS
+    from bot.messages import Inbound
+    from bot.services import members
+    from handlers.router import handle
+
+    secret = "bí mật 0912345678"
+
+    async def broken(session, channel: str, external_id: str):
+        await session.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": secret})
+
+    monkeypatch.setattr(members, "active_member_for", broken)
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    setup_logging("DEBUG", "json", [])
+    try:
+        replies = await handle(app, Inbound("console", "u1", "u1", text=secret), CAPS)
+    finally:
+        logging.getLogger().handlers.clear()
+    assert "Xin lỗi" in replies[0].text  # a polite apology, not a traceback
+    log = stream.getvalue()
+    assert "handler_failed" in log and "no_such_table" in log
+    assert secret not in log and "0912345678" not in log

@@ -17,6 +17,7 @@ async def test_run_command_serves_and_never_logs_the_token(tmp_path, tg_api) -> 
         "VSTBPN_TELEGRAM_TOKEN": TOKEN,
         "VSTBPN_TELEGRAM_BASE_URL": tg_api.base_url,
         "VSTBPN_LOG_LEVEL": "DEBUG",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "from bot.cli import main; main()", "run",
@@ -31,6 +32,8 @@ async def test_run_command_serves_and_never_logs_the_token(tmp_path, tg_api) -> 
         _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
     log = stderr.decode()
     assert proc.returncode == 0, log
-    assert (tmp_path / "vstbpn.db").exists()  # the default SQLite file, migrated on start
+    database = tmp_path / "data" / "vstbpn" / "vstbpn.db"  # the per-user default
+    assert database.exists() and database.stat().st_mode & 0o777 == 0o600
+    assert str(database) in log  # says which database it uses
     assert '"event": "telegram_started"' in log
     assert TOKEN not in log and "xin chào" not in log
