@@ -139,7 +139,8 @@ def duty_set(
             if duty is None:
                 fail(f"unit {unit} has no duty {code!r} (see `vstbpn duty list --unit {unit}`)")
             try:
-                duty_service.update(duty, **changes)  # type: ignore[arg-type]
+                duty_service.update(duty, **changes,  # type: ignore[arg-type]
+                                    window=ctx.settings.window_times)
             except DutyError as exc:
                 fail(f"nothing changed: {exc}")
             return duty_row(duty, ctx.settings.default_language, _today(ctx, found),
@@ -186,7 +187,7 @@ def duty_add(
             try:
                 duty = await duty_service.add_custom(
                     session, unit_id=unit, title=title, recurrence=rule, now=ctx.clock.now(),
-                    **options,
+                    window=ctx.settings.window_times, **options,
                 )
             except DutyError as exc:
                 fail(str(exc))

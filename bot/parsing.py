@@ -7,6 +7,23 @@ from datetime import date
 
 from scheduler import recurrence as rec
 
+_ID = re.compile(r"#?(\d{1,9})", re.ASCII)  # ASCII digits only; always fits 32 bits
+
+
+def parse_id(text: str) -> int | None:
+    """A record number as people type it ("12", "#12"); None for anything else ("²", "1e9")."""
+    m = _ID.fullmatch(text.strip())
+    return int(m[1]) if m else None
+
+
+def parse_int(text: str, low: int, high: int) -> int | None:
+    """A whole number in [low, high] written with ASCII digits (and an optional sign)."""
+    m = re.fullmatch(r"([+-]?)(\d{1,9})", text.strip(), re.ASCII)
+    if m is None:
+        return None
+    value = int(m[1] + m[2])
+    return value if low <= value <= high else None
+
 
 def parse_day(text: str) -> date | None:
     """15/12/2026, 5/3/2026, 15.12.2026 or 2026-12-15; None for anything else."""

@@ -7,6 +7,7 @@ import logging
 from bot.i18n import N_
 from bot.messages import Choice
 from bot.models import Role
+from bot.parsing import parse_id
 from bot.services import invites, members
 from bot.services.tree import subtree_ids
 from handlers.common import role_name
@@ -32,13 +33,14 @@ async def list_members(turn: Turn) -> None:
 async def remove(turn: Turn) -> None:
     assert turn.member is not None
     _ = turn._
-    arg = turn.args[0].lstrip("#") if turn.args else ""
-    if not arg.isdigit():
+    arg = turn.args[0] if turn.args else ""
+    target_id = parse_id(arg)
+    if target_id is None:
         turn.say(_("Please give the member's number, e.g. /remove 12. See /members."))
         return
-    target = await members.manageable(turn.session, turn.member, int(arg))
+    target = await members.manageable(turn.session, turn.member, target_id)
     if target is None:
-        turn.say(_("There is no member #{id} in your units.").format(id=arg))
+        turn.say(_("There is no member #{id} in your units.").format(id=target_id))
         return
     if target.id == turn.member.id:
         turn.say(_("You cannot remove yourself. Ask another admin."))
@@ -53,11 +55,12 @@ async def remove(turn: Turn) -> None:
 async def remove_confirmed(turn: Turn) -> None:
     assert turn.member is not None
     _prefix, answer, member_id = ((turn.inbound.choice or "").split(":") + ["", ""])[:3]
-    if answer != "yes" or not member_id.isdigit():
+    target_id = parse_id(member_id)
+    if answer != "yes" or target_id is None:
         turn.say(turn._("Cancelled. Nothing was changed."))
         return
     # Check again: the confirmation may come long after the question.
-    target = await members.manageable(turn.session, turn.member, int(member_id))
+    target = await members.manageable(turn.session, turn.member, target_id)
     if target is None or target.id == turn.member.id:
         turn.say(turn._("There is no member #{id} in your units.").format(id=member_id))
         return
@@ -72,14 +75,15 @@ async def invite(turn: Turn) -> None:
     _ = turn._
     role_arg = turn.args[0].lower() if turn.args else Role.member.value
     unit_arg = turn.args[1] if len(turn.args) > 1 else str(turn.member.unit_id)
-    if role_arg not in Role.__members__ or not unit_arg.isdigit():
+    unit_id = parse_id(unit_arg)
+    if role_arg not in Role.__members__ or unit_id is None:
         turn.say(_("Usage: /invite [member|focal|admin] [unit number], e.g. /invite focal"))
         return
-    if int(unit_arg) not in await subtree_ids(turn.session, turn.member.unit_id):
+    if unit_id not in await subtree_ids(turn.session, turn.member.unit_id):
         turn.say(_("Unit {id} is not one of your units.").format(id=unit_arg))
         return
     inv, code = await invites.create(
-        turn.session, unit_id=int(unit_arg), role=Role(role_arg), now=turn.now,
+        turn.session, unit_id=unit_id, role=Role(role_arg), now=turn.now,
         created_by=turn.member.id,
     )
     log.info("invite_created", extra={

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.i18n import N_, Translator
 from bot.models import Duty, Role
-from bot.parsing import parse_month_day, parse_month_day_of_month
+from bot.parsing import parse_int, parse_month_day, parse_month_day_of_month
 from bot.services import duties as duty_service
 from bot.services.calendar import next_due
 from bot.services.duties import SHIFTS, DutyError
@@ -97,7 +97,7 @@ async def _duty_add(turn: Turn) -> None:
     try:
         duty = await duty_service.add_custom(
             turn.session, unit_id=member.unit_id, title=title, recurrence=recurrence,
-            now=turn.now,
+            now=turn.now, window=turn.app.settings.window_times,
         )
     except DutyError:
         turn.say(turn._(_ADD_USAGE))
@@ -123,10 +123,11 @@ def _say_duty_done(turn: Turn, duty: Duty, headline: str) -> None:
 
 # What to say when a change is refused: the rule, then an example.
 _CHANGE_HELP = {
-    "stages": N_("Lead times are days before (-) or after (+) the due date, separated by "
-                 "commas. For example: /duty {code} stages -14,-3,0,+2"),
-    "time": N_("The time must look like 09:00 (24-hour clock). For example: /duty {code} time "
-               "09:00"),
+    "stages": N_("Lead times are days before (-) or after (+) the due date, from {low} to "
+                 "+{high} for this duty, separated by commas. For example: /duty {code} stages "
+                 "-14,-3,0,+2"),
+    "time": N_("Reminders go out from {start} to {end}: give a time in between, like 09:00. "
+               "For example: /duty {code} time 09:00"),
     "day": N_("That day does not fit this duty ({rule}). For example: /duty {code} day 25"),
     "month": N_("That month does not fit this duty ({rule}). For example: /duty {code} month 10"),
     "shift": N_("Say what happens when the due date is a day off: previous, next or none. "
@@ -148,8 +149,8 @@ def _change_args(duty: Duty, action: str, values: list[str]) -> dict[str, Any] |
     if action == "day" and duty.recurrence.get("kind") == "monthly":
         day = parse_month_day_of_month(value)
         return None if day is None else {"day": day}
-    if action in ("day", "month") and value.isdigit():
-        return {action: int(value)}
+    if action in ("day", "month") and (number := parse_int(value, 1, 31)) is not None:
+        return {action: number}
     return None
 
 
@@ -173,11 +174,13 @@ async def _duty_change(turn: Turn, code: str, rest: list[str]) -> None:
     try:
         if changes is None:
             raise DutyError(action)
-        duty_service.update(duty, **changes)
+        duty_service.update(duty, **changes, window=turn.app.settings.window_times)
     except DutyError:
-        help_text = _CHANGE_HELP.get(action, USAGE)
-        turn.say(turn._(help_text).format(code=duty.code,
-                                          rule=describe_rule(turn.t, duty.recurrence)))
+        low, high = duty_service.stage_bounds(duty.recurrence)
+        start, end = turn.app.settings.window_times
+        turn.say(turn._(_CHANGE_HELP.get(action, USAGE)).format(
+            code=duty.code, rule=describe_rule(turn.t, duty.recurrence), low=low, high=high,
+            start=start.strftime("%H:%M"), end=end.strftime("%H:%M")))
         return
     log.info("duty_changed", extra={"duty_id": duty.id, "change": action, "by": member.id})
     _say_duty_done(turn, duty, turn._("Changed {code}: {title}").format(

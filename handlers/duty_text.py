@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bot.services.duties import MAX_LETTER, MAX_TITLE
+
+__all__ = ["CALENDAR_FILE", "MAX_LETTER", "MAX_TITLE", "UPCOMING_DAYS"]
+
 UPCOMING_DAYS = 60
 CALENDAR_FILE = "lich-nhiem-vu.ics"
-MAX_TITLE = 255
-MAX_LETTER = 64

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.models import Answer, Occurrence, OccurrenceStatus
+from bot.parsing import parse_id
 from bot.services import members, occurrences
 from bot.views.reminders import answer_choices
 from handlers.registry import choice
@@ -15,8 +16,9 @@ async def _occurrence(turn: Turn) -> Occurrence | None:
     assert turn.member is not None
     parts = (turn.inbound.choice or "").split(":")
     occ = None
-    if len(parts) > 1 and parts[1].isdigit():
-        occ = await occurrences.for_member(turn.session, turn.member, int(parts[1]))
+    occurrence_id = parse_id(parts[1]) if len(parts) > 1 else None
+    if occurrence_id is not None:
+        occ = await occurrences.for_member(turn.session, turn.member, occurrence_id)
     if occ is None:
         turn.say(turn._("That reminder is no longer available. Send /duties to see your duties."))
     return occ

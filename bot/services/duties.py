@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -15,11 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.models import Duty, DutyKind, Scope, Unit
+from bot.parsing import parse_id
 from bot.services.tree import ancestor_ids
 from scheduler.recurrence import Recurrence, Stage
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "duties.json"
 DEADLINE_STAGES = "-7,-3,0,+2"
+MAX_TITLE = 255  # the columns' lengths: checked here, before the database refuses
+MAX_LETTER = 64
+MAX_STAGES_TEXT = 64
 SHIFTS = ("previous", "next", "none")
 
 
@@ -77,24 +82,56 @@ async def applicable(
 
 
 def parse_send_time(text: str) -> time:
+    m = re.fullmatch(r"(\d{1,2})[:hg.](\d{2})", text.strip().lower(), re.ASCII)
     try:
-        hour, minute = (int(p) for p in text.strip().split(":"))
-        return time(hour, minute)
+        if m is None:
+            raise ValueError(text)
+        return time(int(m[1]), int(m[2]))
     except ValueError as exc:
         raise DutyError(f"send time must look like 08:00, not {text!r}") from exc
 
 
-def check_settings(*, stages: str | None = None, send_time: str | None = None,
-                   shift: str | None = None) -> None:
+def stage_bounds(recurrence: dict[str, Any]) -> tuple[int, int]:
+    """How many days before and after the due date a reminder may be: within the duty's
+    own cycle, so a monthly duty never reminds of next month's deadline."""
+    return (-25, 10) if recurrence.get("kind") == "monthly" else (-120, 60)
+
+
+def check_settings(
+    *, recurrence: dict[str, Any], stages: str | None = None, send_time: str | None = None,
+    shift: str | None = None, window: tuple[time, time] | None = None,
+) -> None:
+    """Refuse settings that would never work, with the allowed range in the message."""
     if stages is not None:
         try:
-            Stage.parse_list(stages)
+            parsed = Stage.parse_list(stages)
         except ValueError as exc:
             raise DutyError(f"lead times {stages!r}: {exc}") from exc
+        low, high = stage_bounds(recurrence)
+        if not parsed or any(not low <= s.offset_days <= high for s in parsed):
+            raise DutyError(f"lead times must be from {low} to +{high} days")
+        if len(normalize_stages(stages)) > MAX_STAGES_TEXT:
+            raise DutyError("too many lead times")
     if send_time is not None:
-        parse_send_time(send_time)
+        at = parse_send_time(send_time)
+        if window is not None and not window[0] <= at < window[1]:
+            raise DutyError(f"send time must be from {window[0]:%H:%M} to before "
+                            f"{window[1]:%H:%M}, when reminders may go out")
     if shift is not None and shift not in SHIFTS:
         raise DutyError(f"shift must be one of {', '.join(SHIFTS)}")
+
+
+def normalize_stages(stages: str) -> str:
+    return ",".join(s.strip() for s in stages.split(",") if s.strip())
+
+
+def _check_title(title: str) -> str:
+    title = title.strip()
+    if not title:
+        raise DutyError("the duty needs a title")
+    if len(title) > MAX_TITLE:
+        raise DutyError(f"the title is longer than {MAX_TITLE} characters")
+    return title
 
 
 async def _add(session: AsyncSession, duty: Duty) -> Duty:
@@ -125,49 +162,54 @@ async def add_deadline(
     shift: str = "previous",
 ) -> Duty:
     """A one-off deadline from an official letter (công văn)."""
-    title = title.strip()
-    if not title:
-        raise DutyError("the deadline needs a title")
-    check_settings(stages=stages, shift=shift)
+    title = _check_title(title)
+    letter_number = (letter_number or "").strip() or None
+    if letter_number is not None and len(letter_number) > MAX_LETTER:
+        raise DutyError(f"the letter number is longer than {MAX_LETTER} characters")
+    recurrence = Recurrence.once(due_on).to_dict()
+    check_settings(recurrence=recurrence, stages=stages, shift=shift)
     return await _add(session, Duty(
         unit_id=unit_id, kind=DutyKind.deadline,
-        title_vi=title, title_en=title, recurrence=Recurrence.once(due_on).to_dict(),
-        stages=stages, send_time="08:00", shift=shift,
+        title_vi=title, title_en=title, recurrence=recurrence,
+        stages=normalize_stages(stages), send_time="08:00", shift=shift,
         scope=Scope.subtree if subtree else Scope.unit, enabled=True,
-        letter_number=(letter_number or "").strip() or None, created_at=now,
+        letter_number=letter_number, created_at=now,
     ))
 
 
 async def add_custom(
     session: AsyncSession, *, unit_id: int, title: str, recurrence: Recurrence, now: datetime,
     stages: str = "-7,-3,0,+2", send_time: str = "08:00", shift: str = "previous",
+    window: tuple[time, time] | None = None,
 ) -> Duty:
-    title = title.strip()
-    if not title:
-        raise DutyError("the duty needs a title")
-    check_settings(stages=stages, send_time=send_time, shift=shift)
+    title = _check_title(title)
+    check_settings(recurrence=recurrence.to_dict(), stages=stages, send_time=send_time,
+                   shift=shift, window=window)
     return await _add(session, Duty(
         unit_id=unit_id, kind=DutyKind.custom,
-        title_vi=title, title_en=title, recurrence=recurrence.to_dict(), stages=stages,
-        send_time=send_time, shift=shift, scope=Scope.unit, enabled=True, letter_number=None,
+        title_vi=title, title_en=title, recurrence=recurrence.to_dict(),
+        stages=normalize_stages(stages), send_time=parse_send_time(send_time).strftime("%H:%M"),
+        shift=shift, scope=Scope.unit, enabled=True, letter_number=None,
         created_at=now,
     ))
 
 
 async def find(session: AsyncSession, unit_id: int, code_or_id: str) -> Duty | None:
     query = select(Duty).where(Duty.unit_id == unit_id)
-    if code_or_id.isdigit():
-        return await session.scalar(query.where(Duty.id == int(code_or_id)))
+    duty_id = parse_id(code_or_id)
+    if duty_id is not None:
+        return await session.scalar(query.where(Duty.id == duty_id))
     return await session.scalar(query.where(Duty.code == code_or_id))
 
 
 def update(
     duty: Duty, *, enabled: bool | None = None, stages: str | None = None,
     send_time: str | None = None, shift: str | None = None, day: int | None = None,
-    month: int | None = None,
+    month: int | None = None, window: tuple[time, time] | None = None,
 ) -> None:
     """Change a duty's settings; validates everything before changing anything."""
-    check_settings(stages=stages, send_time=send_time, shift=shift)
+    check_settings(recurrence=duty.recurrence, stages=stages, send_time=send_time, shift=shift,
+                   window=window)
     recurrence = duty.recurrence
     if day is not None or month is not None:
         changed = dict(duty.recurrence)
@@ -184,7 +226,7 @@ def update(
     if enabled is not None:
         duty.enabled = enabled
     if stages is not None:
-        duty.stages = ",".join(s.strip() for s in stages.split(","))
+        duty.stages = normalize_stages(stages)
     if send_time is not None:
         duty.send_time = parse_send_time(send_time).strftime("%H:%M")
     if shift is not None:
