@@ -7,7 +7,7 @@ import logging
 from bot.i18n import N_
 from bot.messages import Choice
 from bot.models import Role
-from bot.services import groups
+from bot.services import groups, units
 from handlers.registry import command
 from handlers.turn import Turn
 
@@ -33,6 +33,12 @@ async def group(turn: Turn) -> None:
     inbound = turn.inbound
     if inbound.chat_type != "group":
         turn.say(turn._("Send /group inside your unit's group chat, after adding me to it."))
+        return
+    existing = await groups.find(turn.session, inbound.channel, inbound.chat_id)
+    if existing is not None and not await groups.may_manage(turn.session, turn.member, existing):
+        owner = await units.by_id(turn.session, existing.unit_id)
+        turn.say(turn._("This group gets the reminders of {unit}; only its focal point or "
+                        "admins can change that.").format(unit=owner.name if owner else "?"))
         return
     if turn.args[:1] == ["off"]:
         await groups.unregister(turn.session, inbound.channel, inbound.chat_id)

@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import GroupChat
+from bot.models import GroupChat, Member, Role
+from bot.services.members import has_role
+from bot.services.tree import subtree_ids
 
 
 async def find(session: AsyncSession, channel: str, chat_id: str) -> GroupChat | None:
@@ -29,6 +31,14 @@ async def register(
         group.unit_id, group.title = unit_id, title
     await session.flush()
     return group
+
+
+async def may_manage(session: AsyncSession, member: Member, group: GroupChat) -> bool:
+    """The owning unit's focal point and admins may change its group, and admins above it."""
+    if member.unit_id == group.unit_id:
+        return has_role(member, Role.focal)
+    return has_role(member, Role.admin) and group.unit_id in await subtree_ids(
+        session, member.unit_id)
 
 
 async def unregister(session: AsyncSession, channel: str, chat_id: str) -> None:

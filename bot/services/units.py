@@ -31,6 +31,10 @@ async def add_unit(
     return unit
 
 
+async def by_id(session: AsyncSession, unit_id: int) -> Unit | None:
+    return await session.get(Unit, unit_id)
+
+
 async def list_units(session: AsyncSession) -> list[Unit]:
     return list(await session.scalars(select(Unit).order_by(Unit.id)))
 
