@@ -133,3 +133,30 @@ async def test_restart_mid_dialogue_loses_nothing(app, clock) -> None:
     finally:
         await restarted.close()
     assert "Đã xóa Người chuyển công tác" in out
+
+
+async def test_guessing_is_throttled_across_everyone_and_old_failures_go(
+    app, clock, monkeypatch
+) -> None:
+    from sqlalchemy import func
+
+    from bot.models import JoinFailure
+    from bot.services import invites
+
+    monkeypatch.setattr(invites, "GLOBAL_MAX_FAILURES", 6)
+    unit = await add_unit(app, "Sở Nội vụ")
+    # Three people (a script with many accounts) guess twice each: under the per-person limit.
+    for who in ("g1", "g2", "g3"):
+        for _ in range(2):
+            (out,) = await ConsoleChat(app, who, who).say("/start abcdefghjkmn")
+            assert "không hợp lệ" in out
+    # Now everyone waits, even a newcomer with a good code.
+    (out,) = await ConsoleChat(app, "newcomer", "N").say(await make_invite(app, unit))
+    assert "quá nhiều lần" in out
+    clock.advance(timedelta(minutes=16))
+    (out,) = await ConsoleChat(app, "g4", "G").say("/start abcdefghjkmn")
+    assert "không hợp lệ" in out
+    async with app.sessions() as session:  # the old failures were cleaned up
+        assert await session.scalar(select(func.count()).select_from(JoinFailure)) == 1
+    (out,) = await ConsoleChat(app, "newcomer", "N").say(await make_invite(app, unit))
+    assert "Chào mừng N" in out

@@ -16,7 +16,9 @@ from bot.models import Invite, JoinFailure, Role, Unit
 # No 0/o, 1/l/i: codes are also typed by hand on channels without deep links.
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 CODE_LENGTH = 12  # 31**12 ≈ 2**59
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per chat identity
+# Across everyone: many identities guessing at once (a script) are slowed down together.
+GLOBAL_MAX_FAILURES = 100
 FAILURE_WINDOW = timedelta(minutes=15)
 
 
@@ -73,14 +75,16 @@ async def create(
 async def is_throttled(
     session: AsyncSession, channel: str, external_id: str, now: datetime
 ) -> bool:
-    recent = await session.scalar(
+    recent = JoinFailure.at > now - FAILURE_WINDOW
+    everyone = await session.scalar(select(func.count()).select_from(JoinFailure).where(recent))
+    if (everyone or 0) >= GLOBAL_MAX_FAILURES:
+        return True
+    mine = await session.scalar(
         select(func.count()).select_from(JoinFailure).where(
-            JoinFailure.channel == channel,
-            JoinFailure.external_id == external_id,
-            JoinFailure.at > now - FAILURE_WINDOW,
+            JoinFailure.channel == channel, JoinFailure.external_id == external_id, recent,
         )
     )
-    return (recent or 0) >= MAX_FAILURES
+    return (mine or 0) >= MAX_FAILURES
 
 
 async def redeem(
@@ -101,6 +105,8 @@ async def redeem(
         error = RedeemError.used_up
     if error is not None:
         session.add(JoinFailure(channel=channel, external_id=external_id, at=now))
+        # Failures older than the window count for nothing: they do not pile up.
+        await session.execute(delete(JoinFailure).where(JoinFailure.at <= now - FAILURE_WINDOW))
         await session.flush()
         return error
     assert invite is not None
