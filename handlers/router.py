@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.context import AppContext
 from bot.i18n import Translator, normalize_language
@@ -36,7 +36,8 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
             expired = conversations.expire(
                 convo, now, timedelta(hours=app.settings.dialogue_timeout_hours)
             )
-            inbound = _resolve_number(inbound, convo.choices, caps)
+            offered = convo.choices
+            inbound = _resolve_number(inbound, offered, caps)
             member = await members.active_member_for(session, inbound.channel, inbound.user_id)
             language = member.language if member else normalize_language(
                 inbound.language_hint, app.settings.default_language
@@ -47,6 +48,8 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
                                 "pause; nothing from it was saved."))
             if member is None:
                 await onboarding.stranger(turn)
+            elif _wrong_number(turn, offered):
+                return [replace(r, lang=turn.t.lang) for r in turn.replies]  # choices kept
             else:
                 await members.mark_reachable(session, inbound.channel, inbound.user_id)
                 await _member_turn(turn)
@@ -54,14 +57,44 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
                 convo.choices = numbered_values(turn.replies)
             if convo.state is not None:
                 convo.updated_at = now  # the dialogue is alive: its expiry starts again
+            conversations.forget_failures(convo)
             return [replace(r, lang=turn.t.lang) for r in turn.replies]
     except Exception:
         log.exception("handler_failed", extra={"channel": inbound.channel})
+        closed = await _count_failure(app, inbound, now)
         t = Translator(normalize_language(inbound.language_hint, app.settings.default_language))
-        return [Reply(lang=t.lang, text=t.gettext(
-            "Sorry, something went wrong on my side. What you entered before is kept; "
-            "please try again in a moment."
-        ))]
+        if closed:
+            text = t.gettext("Sorry, something went wrong on my side again, so I closed this "
+                             "dialogue; nothing from it was saved. Please start it again.")
+        else:
+            text = t.gettext("Sorry, something went wrong on my side. What you entered before "
+                             "is kept; please try again in a moment.")
+        return [Reply(lang=t.lang, text=text)]
+
+
+async def _count_failure(app: AppContext, inbound: Inbound, now: datetime) -> bool:
+    """A dialogue whose turn fails twice in a row is closed, so nobody is stuck in it."""
+    try:
+        async with app.sessions() as session, session.begin():
+            convo = await conversations.load(session, inbound.channel, inbound.user_id, now)
+            if convo.state is None or conversations.count_failure(convo) < 2:
+                return False
+            conversations.clear(convo, now)
+            return True
+    except Exception:  # the database itself is failing: nothing more to do here
+        log.warning("failure_not_counted", extra={"channel": inbound.channel})
+        return False
+
+
+def _wrong_number(turn: Turn, offered: dict[str, str]) -> bool:
+    """A number that matches none of the offered choices: say which numbers there are."""
+    text = turn.inbound.text.strip()
+    if turn.caps.buttons or turn.inbound.choice is not None or not offered:
+        return False
+    if not (text.isascii() and text.isdigit()):
+        return False
+    turn.say(turn._("Please reply with one of the numbers 1 to {n}.").format(n=len(offered)))
+    return True
 
 
 def _resolve_number(inbound: Inbound, offered: dict[str, str], caps: Capabilities) -> Inbound:

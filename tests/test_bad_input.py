@@ -84,3 +84,43 @@ async def test_too_long_titles_are_refused_before_the_database(app) -> None:
             assert "255" in str(exc)
         else:
             raise AssertionError("a 300-character title was accepted")
+
+
+async def test_a_wrong_number_keeps_the_offered_choices(app) -> None:
+    unit = await add_unit(app, "Sở Công Thương")
+    member = await _join(app, unit, "lan")
+    (out,) = await member.say("/lang")
+    assert "1. Tiếng Việt" in out and "2. English" in out
+    (out,) = await member.say("7")
+    assert "1 đến 2" in out
+    (out,) = await member.say("2")  # the choices offered before the wrong number still count
+    assert out == "Language set to English."
+
+
+async def test_a_dialogue_that_keeps_failing_is_closed_not_stuck(app, monkeypatch) -> None:
+    from bot.models import Conversation
+    from bot.services import conversations
+    from handlers import registry
+
+    unit = await add_unit(app, "Sở Du lịch")
+    member = await _join(app, unit, "hoa")
+
+    async def broken(turn) -> None:
+        raise RuntimeError("the database refused the save")
+
+    monkeypatch.setitem(registry.STATES, "test:broken", broken)
+    async with app.sessions() as session, session.begin():
+        convo = await session.scalar(select(Conversation).where(Conversation.external_id == "hoa"))
+        assert convo is not None
+        conversations.enter(convo, "test:broken", app.clock.now(), title="Báo cáo")
+
+    (out,) = await member.say("Lưu")
+    assert "vẫn được giữ" in out  # the first failure keeps what was entered
+    async with app.sessions() as session:
+        convo = await session.scalar(select(Conversation).where(Conversation.external_id == "hoa"))
+        assert convo is not None and convo.state == "test:broken"
+        assert convo.data["title"] == "Báo cáo"
+    (out,) = await member.say("Lưu")
+    assert "đã đóng" in out  # the second in a row closes the dialogue
+    (out,) = await member.say("/whoami")
+    assert "hoa" in out  # and the person carries on

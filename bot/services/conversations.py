@@ -42,6 +42,20 @@ def expire(convo: Conversation, now: datetime, timeout: timedelta) -> bool:
     return True
 
 
+_FAILURES = "_failures"  # turns of this dialogue that failed in a row
+
+
+def count_failure(convo: Conversation) -> int:
+    failures = int(convo.data.get(_FAILURES, 0)) + 1
+    convo.data = {**convo.data, _FAILURES: failures}
+    return failures
+
+
+def forget_failures(convo: Conversation) -> None:
+    if _FAILURES in convo.data:
+        convo.data = {k: v for k, v in convo.data.items() if k != _FAILURES}
+
+
 def enter(convo: Conversation, state: str, now: datetime, **data: Any) -> None:
     convo.state = state
     convo.data = dict(data)
