@@ -9,6 +9,7 @@ from bot.messages import Choice
 from bot.models import Role
 from bot.parsing import parse_id
 from bot.services import invites, members
+from bot.services.members import has_role
 from bot.services.tree import subtree_ids
 from handlers.common import role_name
 from handlers.registry import choice, command
@@ -69,7 +70,7 @@ async def remove_confirmed(turn: Turn) -> None:
     turn.say(turn._("{name} was removed.").format(name=target.full_name))
 
 
-@command("invite", Role.admin, N_("invite someone: /invite [member|focal|admin] [unit number]"))
+@command("invite", Role.focal, N_("invite someone: /invite [member|focal|admin] [unit number]"))
 async def invite(turn: Turn) -> None:
     assert turn.member is not None
     _ = turn._
@@ -78,6 +79,11 @@ async def invite(turn: Turn) -> None:
     unit_id = parse_id(unit_arg)
     if role_arg not in Role.__members__ or unit_id is None:
         turn.say(_("Usage: /invite [member|focal|admin] [unit number], e.g. /invite focal"))
+        return
+    if not has_role(turn.member, Role.admin) and (
+            role_arg != Role.member or unit_id != turn.member.unit_id):
+        turn.say(_("As focal point you can invite members of {unit}; for other roles or units, "
+                   "ask an admin.").format(unit=turn.member.unit.name))
         return
     if unit_id not in await subtree_ids(turn.session, turn.member.unit_id):
         turn.say(_("Unit {id} is not one of your units.").format(id=unit_arg))

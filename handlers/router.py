@@ -7,8 +7,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.context import AppContext
-from bot.i18n import Translator, normalize_language
+from bot.i18n import N_, Translator, normalize_language
 from bot.messages import Capabilities, Inbound, Reply, numbered_values
+from bot.models import Role
 from bot.services import conversations, members
 from bot.services.members import has_role
 from handlers import (  # noqa: F401  (importing them registers their handlers)
@@ -25,6 +26,11 @@ from handlers.registry import CHOICES, COMMANDS, STATES, parse_command
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
+
+_ONLY = {
+    Role.focal: N_("Only the focal point and admins can use /{command}."),
+    Role.admin: N_("Only admins can use /{command}."),
+}
 
 
 async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[Reply]:
@@ -129,10 +135,12 @@ async def _member_turn(turn: Turn) -> None:
         return
     if name is not None:
         cmd = COMMANDS.get(name)
-        if cmd is None or not has_role(turn.member, cmd.role):
+        if cmd is None:
             turn.say(turn._("I don't know that command. Send /help to see what you can do."))
-            return
-        await cmd.run(turn)
+        elif not has_role(turn.member, cmd.role):
+            turn.say(turn._(_ONLY[cmd.role]).format(command=cmd.name))
+        else:
+            await cmd.run(turn)
         return
     if turn.convo.state in STATES:
         await STATES[turn.convo.state](turn)

@@ -54,3 +54,26 @@ async def test_only_the_owning_unit_or_admins_above_change_its_group(app) -> Non
     assert await _group_owner(app) == province
     await _in_group(app, "admin-p", "/group off")
     assert await _group_owner(app) is None
+
+
+async def test_roles_in_chat(app) -> None:
+    province = await add_unit(app, "Tỉnh B")
+    dept = await add_unit(app, "Sở Y tế", province)
+    focal = await _join(app, dept, "focal", Role.focal)
+    member = await _join(app, dept, "member", Role.member)
+
+    # The focal point hands out invites for members of the unit, and only those.
+    (out,) = await focal.say("/invite")
+    assert "Mã:" in out and "Sở Y tế" in out
+    (out,) = await focal.say("/invite admin")
+    assert "đề nghị quản trị viên" in out and "Mã:" not in out
+    (out,) = await focal.say(f"/invite member {province}")
+    assert "Mã:" not in out
+
+    # A command above one's role says who may use it, rather than "unknown command".
+    (out,) = await member.say("/members")
+    assert "Chỉ quản trị viên" in out and "/members" in out
+    (out,) = await member.say("/invite")
+    assert "Chỉ cán bộ đầu mối và quản trị viên" in out
+    (out,) = await member.say("/nosuchthing")
+    assert "không biết lệnh này" in out
