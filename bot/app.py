@@ -10,6 +10,7 @@ import signal
 from bot.channels.port import Channel
 from bot.channels.telegram import TelegramChannel, bot_username
 from bot.channels.telegram import deep_link as telegram_link
+from bot.channels.web import WebServer
 from bot.config import Settings, SettingsError, safe_url
 from bot.context import AppContext
 from bot.logs import setup_logging
@@ -20,11 +21,16 @@ from scheduler.service import SchedulerService
 log = logging.getLogger("vstbpn")
 
 
-def configured_channels(app: AppContext) -> list[Channel]:
+def web_server(settings: Settings) -> WebServer:
+    """The bot's web server, where channels add their webhook routes; started if one did."""
+    return WebServer(settings.webhook_listen, settings.webhook_port)
+
+
+def configured_channels(app: AppContext, web: WebServer | None = None) -> list[Channel]:
     """Every channel whose settings are present."""
     channels: list[Channel] = []
     if app.settings.telegram_token is not None:
-        channels.append(TelegramChannel(app))
+        channels.append(TelegramChannel(app, web))
     return channels
 
 
@@ -37,11 +43,16 @@ async def start_channel(app: AppContext, channel: Channel) -> None:
     app.deep_links[channel.name] = channel.deep_link
 
 
-async def serve(app: AppContext, channels: list[Channel], stop: asyncio.Event) -> None:
-    """Run the channels and the reminder clock until ``stop`` is set."""
+async def serve(
+    app: AppContext, channels: list[Channel], stop: asyncio.Event, web: WebServer | None = None
+) -> None:
+    """Run the web server (if a channel added a route), the channels and the reminder clock
+    until ``stop`` is set."""
     started: list[Channel] = []
     service: SchedulerService | None = None
     try:
+        if web is not None and web.routes:
+            await web.start()  # listening before any webhook is registered
         for channel in channels:
             await start_channel(app, channel)
             started.append(channel)
@@ -51,6 +62,8 @@ async def serve(app: AppContext, channels: list[Channel], stop: asyncio.Event) -
     finally:
         if service is not None:
             await service.stop()
+        if web is not None:  # no new webhook updates, then the channels finish what they took
+            await web.stop()
         for channel in reversed(started):
             await channel.stop()
 
@@ -84,12 +97,13 @@ def run(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            channels = configured_channels(app)
+            web = web_server(settings)
+            channels = configured_channels(app, web)
             log.info("bot_starting", extra={
                 "database": safe_url(settings.database_url),
                 "channels": [c.name for c in channels],
             })
-            await serve(app, channels, stop)
+            await serve(app, channels, stop, web)
         finally:
             await app.close()
 

@@ -8,7 +8,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -71,6 +71,18 @@ class Settings(BaseSettings):
     def _window(cls, value: str) -> str:
         _parse_window(value)
         return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> Settings:
+        # Checked before anything is contacted. SettingsError (not ValueError) passes through
+        # pydantic unwrapped, so `vstbpn run` prints this one line as it is.
+        if self.telegram_mode == "webhook" and not self.webhook_url:
+            raise SettingsError(
+                "VSTBPN_WEBHOOK_URL is required when VSTBPN_TELEGRAM_MODE=webhook: set it to "
+                "the public https address Telegram posts to (it leads to this bot's /telegram), "
+                "or use VSTBPN_TELEGRAM_MODE=polling"
+            )
+        return self
 
     @property
     def window_times(self) -> tuple[time, time]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 _STD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 # httpx logs full request URLs at INFO, and Telegram URLs carry the bot token.
-_NOISY = ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "tornado")
+_NOISY = ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "uvicorn")
 
 
 class SecretMask(logging.Filter):

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import start_channel
+from bot.app import start_channel, web_server
 from bot.channels.telegram import TelegramChannel
 from bot.context import AppContext
 from bot.models import Role
@@ -117,7 +117,9 @@ async def test_webhook_checks_telegram_secret_header(
         webhook_url="https://bot.example.gov.vn/telegram", webhook_secret="s3cret-Header_value",
     )
     app = await AppContext.create(settings, clock=clock)
-    runner = TelegramChannel(app)
+    web = web_server(settings)
+    runner = TelegramChannel(app, web)
+    await web.start()
     await start_channel(app, runner)
     try:
         # The bot registered its webhook with the secret Telegram must echo back.
@@ -133,5 +135,6 @@ async def test_webhook_checks_telegram_secret_header(
         (answer,) = await tg.wait_for_messages(STRANGER, 1)
         assert "Để tham gia" in (answer.text or "")
     finally:
+        await web.stop()
         await runner.stop()
         await app.close()

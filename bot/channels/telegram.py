@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import json
 import logging
+import re
 import secrets
 import warnings
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from telegram import (
     Bot,
     BotCommand,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -18,6 +28,7 @@ from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -25,7 +36,8 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.config import LANGUAGES, Settings
+from bot.channels.web import BodyTooLarge, WebServer, read_body, refuse
+from bot.config import LANGUAGES, Settings, SettingsError
 from bot.context import AppContext
 from bot.i18n import Translator
 from bot.messages import Capabilities, Delivery, Inbound, Reply, SendLimits, split_text
@@ -34,11 +46,25 @@ from handlers.registry import COMMANDS
 from handlers.router import handle
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHANNEL = "telegram"
 CAPS = Capabilities(buttons=True, max_text=4096, files=True, groups=True, edits=True)
 # Telegram's published limits: ~30 messages/s overall, 1/s per chat, 20/min per group.
 LIMITS = SendLimits(per_second=30, chat_interval=1.0, group_per_minute=20)
+
+WEBHOOK_PATH = "/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1024 * 1024  # updates are a few KB; anything this big is not from Telegram
+# A reply confirms a change already committed, so a transient failure is worth a few tries;
+# a longer 429 wait than this is not sat out while other people's updates queue up behind it.
+REPLY_ATTEMPTS = 3
+RETRY_BACKOFF = 0.5  # seconds, doubled after each failure
+MAX_RETRY_AFTER = 10.0
+# Control characters (C0 but newline and tab, DEL, C1) and lone surrogates: PostgreSQL refuses
+# NUL and invalid UTF-8 in text, and none of them belongs in a name or a message.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_ADDRESSED = re.compile(r"/\w+@(\w+)")
 
 
 def deep_link(bot_username: str, code: str | None = None) -> str:
@@ -60,20 +86,41 @@ async def bot_username(settings: Settings) -> str | None:
         return None
 
 
-def to_inbound(update: Update) -> Inbound | None:
+def clean(text: str | None) -> str:
+    """``text`` without control characters (newlines and tabs stay)."""
+    return _CONTROL.sub("", text or "")
+
+
+def addressed_to_us(text: str, username: str | None) -> str | None:
+    """'/help@ThisBot x' → '/help x'; None for a command to another bot ('/help@OtherBot'),
+    which in a group is meant for that bot, not for us."""
+    match = _ADDRESSED.match(text)
+    if match is None or username is None:
+        return text
+    if match.group(1).lower() != username.lower():
+        return None
+    return text[: match.start(1) - 1] + text[match.end(1):]
+
+
+def to_inbound(update: Update, username: str | None) -> Inbound | None:
     """The neutral form of an update, or None for updates the bot ignores."""
+    origin = None
     if update.callback_query is not None:
         query = update.callback_query
         user = query.from_user
         chat = query.message.chat if query.message is not None else None
         chat_id, chat_type = (chat.id, chat.type) if chat else (user.id, ChatType.PRIVATE)
         title = chat.title if chat else None
-        text, choice = "", query.data or ""
+        text, choice = "", clean(query.data)
+        if query.message is not None:
+            origin = str(query.message.message_id)
     elif update.message is not None and update.message.text and update.message.from_user:
         user = update.message.from_user
         chat_id, chat_type = update.message.chat.id, update.message.chat.type
         title = update.message.chat.title
-        text, choice = update.message.text, None
+        text, choice = addressed_to_us(clean(update.message.text), username), None
+        if text is None:
+            return None
     else:
         return None
     return Inbound(
@@ -83,10 +130,21 @@ def to_inbound(update: Update) -> Inbound | None:
         text=text,
         choice=choice,
         chat_type="private" if chat_type == ChatType.PRIVATE else "group",
-        display_name=user.full_name,
+        display_name=clean(user.full_name),
         language_hint=user.language_code,
-        chat_title=title or "",
+        chat_title=clean(title),
+        origin_message_id=origin,
     )
+
+
+def parse_update(data: object, bot: Bot) -> Update | None:
+    """The update in a webhook body, or None when it is not one."""
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None
+    try:
+        return Update.de_json(data, bot)
+    except (TypeError, ValueError, KeyError, AttributeError):  # the shape of a field is wrong
+        return None
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -100,40 +158,113 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
-async def send_replies(bot: Bot, chat_id: int | str, replies: list[Reply]) -> None:
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will change
+        warnings.simplefilter("ignore")
+        wait = exc.retry_after
+    return wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+
+
+async def retrying(
+    call: Callable[[], Awaitable[T]], *, attempts: int = REPLY_ATTEMPTS,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """One Bot API call, tried again after 5xx, timeouts, network errors and short 429s.
+
+    400 and 403 are answers, not accidents: they are never retried.
+    """
+    attempt = 1
+    while True:
+        try:
+            return await call()
+        except RetryAfter as exc:
+            wait, error = _retry_after(exc), "429"
+            if attempt >= attempts or wait > MAX_RETRY_AFTER:
+                raise
+        except BadRequest:  # a NetworkError subclass, but retrying cannot help
+            raise
+        except (TimedOut, NetworkError) as exc:
+            wait, error = RETRY_BACKOFF * 2 ** (attempt - 1), type(exc).__name__
+            if attempt >= attempts:
+                raise
+        log.warning("telegram_call_retried", extra={"attempt": attempt, "error": error})
+        await sleep(wait)
+        attempt += 1
+
+
+async def send_replies(
+    bot: Bot, chat_id: int | str, replies: list[Reply], *,
+    origin_message_id: str | None = None, attempts: int = 1,
+) -> None:
+    """Send replies in order; one replacing the pressed message edits it when it can."""
     for reply in replies:
+        if (reply.replaces_origin and origin_message_id is not None and reply.file is None
+                and await _replace(bot, chat_id, int(origin_message_id), reply, attempts)):
+            continue
         if reply.file is not None:
-            await bot.send_document(
-                chat_id,
+            await retrying(partial(
+                bot.send_document, chat_id,
                 InputFile(reply.file.content, filename=reply.file.filename),
-                caption=reply.text[:1024] or None,
-                reply_markup=keyboard(reply),
-            )
+                caption=reply.text[:1024] or None, reply_markup=keyboard(reply),
+            ), attempts=attempts)
             continue
         parts = split_text(reply.text, CAPS.max_text)
         for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            await bot.send_message(chat_id, part, reply_markup=keyboard(reply) if last else None)
+            markup = keyboard(reply) if i == len(parts) - 1 else None
+            await retrying(partial(bot.send_message, chat_id, part, reply_markup=markup),
+                           attempts=attempts)
 
 
-def build_application(app: AppContext) -> Application:
+async def _replace(bot: Bot, chat_id: int | str, message_id: int, reply: Reply,
+                   attempts: int) -> bool:
+    """Edit the pressed message into ``reply`` (its buttons go, or become the reply's).
+
+    False when Telegram refuses (too old, not modified, deleted): the caller sends it anew.
+    """
+    if not reply.text or len(reply.text) > CAPS.max_text:
+        return False
+    try:
+        await retrying(partial(
+            bot.edit_message_text, reply.text, chat_id=chat_id, message_id=message_id,
+            reply_markup=keyboard(reply),
+        ), attempts=attempts)
+    except BadRequest as exc:
+        log.info("telegram_edit_refused", extra={"error": exc.message})
+        return False
+    return True
+
+
+async def answer_press(query: CallbackQuery) -> None:
+    """Stop the button's spinner. Telegram refuses answers to presses older than a few
+    seconds (all those queued while the bot was down): the press is handled all the same."""
+    try:
+        await query.answer()
+    except TelegramError as exc:
+        error = exc.message if isinstance(exc, BadRequest) else type(exc).__name__
+        log.warning("telegram_press_not_answered", extra={"error": error})
+
+
+def build_application(app: AppContext, *, polling: bool = True) -> Application:
     root = app.settings.telegram_base_url
-    application = (
+    builder = (
         Application.builder()
         .token(app.settings.require_token())
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .build()
     )
+    if not polling:  # webhook updates come through the bot's own web server
+        builder = builder.updater(None)
+    application = builder.build()
 
     async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        inbound = to_inbound(update)
+        inbound = to_inbound(update, application.bot.username)
         if inbound is None:
             return
         if update.callback_query is not None:
-            await update.callback_query.answer()
+            await answer_press(update.callback_query)
         replies = await handle(app, inbound, CAPS)
-        await send_replies(application.bot, inbound.chat_id, replies)
+        await send_replies(application.bot, inbound.chat_id, replies,
+                           origin_message_id=inbound.origin_message_id, attempts=REPLY_ATTEMPTS)
 
     async def on_error(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram_update_failed", exc_info=context.error)
@@ -144,17 +275,26 @@ def build_application(app: AppContext) -> Application:
 
 
 class TelegramChannel:
-    """Telegram as a channel: polling or webhook in, Bot API calls out."""
+    """Telegram as a channel: polling, or webhook on the bot's web server; Bot API calls out."""
 
     name = CHANNEL
     caps = CAPS
     limits = LIMITS
 
-    def __init__(self, app: AppContext) -> None:
+    def __init__(self, app: AppContext, web: WebServer | None = None) -> None:
         self.app = app
-        self.application = build_application(app)
+        settings = app.settings
+        self.webhook = settings.telegram_mode == "webhook"
+        self.application = build_application(app, polling=not self.webhook)
         self.username: str | None = None  # learned from getMe at start
         self._sender = TelegramSender(self.application.bot)
+        # Telegram sends this header with every update; requests without it are refused.
+        self._secret = (settings.webhook_secret.get_secret_value()
+                        if settings.webhook_secret else secrets.token_urlsafe(32))
+        if self.webhook:
+            if web is None:
+                raise ValueError("webhook mode needs the web server")
+            web.add_route(WEBHOOK_PATH, self.receive, methods=["POST"])
 
     def deep_link(self, code: str | None = None) -> str | None:
         return deep_link(self.username, code) if self.username else None
@@ -164,32 +304,66 @@ class TelegramChannel:
 
     async def start(self) -> None:
         settings = self.app.settings
-        await self.application.initialize()  # calls getMe: a bad token fails here
-        self.username = self.application.bot.username
-        await self._publish_commands()
-        await self.application.start()
-        updater = self.application.updater
-        assert updater is not None
-        if settings.telegram_mode == "webhook":
-            if not settings.webhook_url:
-                raise RuntimeError("VSTBPN_WEBHOOK_URL is required in webhook mode")
-            # Telegram sends this header with every update; PTB refuses requests without it.
-            secret = (
-                settings.webhook_secret.get_secret_value()
-                if settings.webhook_secret else secrets.token_urlsafe(32)
-            )
-            await updater.start_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path="telegram",
-                webhook_url=settings.webhook_url,
-                secret_token=secret,
-            )
-        else:
-            await updater.start_polling(poll_interval=0.0, timeout=30, drop_pending_updates=False)
+        try:
+            await self.application.initialize()  # calls getMe
+        except InvalidToken:  # its message holds the token: never shown
+            raise SettingsError(
+                "VSTBPN_TELEGRAM_TOKEN was refused by the Bot API server: "
+                "check the token from @BotFather"
+            ) from None
+        except NetworkError:  # timeouts, refused connections, 5xx
+            raise SettingsError(
+                f"The Bot API server at VSTBPN_TELEGRAM_BASE_URL={settings.telegram_base_url} "
+                "cannot be reached: check the address and the network"
+            ) from None
+        try:
+            self.username = self.application.bot.username
+            await self._publish_commands()
+            await self.application.start()
+            if self.webhook:
+                await self._set_webhook()
+            else:
+                assert self.application.updater is not None
+                await self.application.updater.start_polling(
+                    poll_interval=0.0, timeout=30, drop_pending_updates=False)
+        except BaseException:
+            await self.stop()
+            raise
         log.info("telegram_started", extra={
             "mode": settings.telegram_mode, "bot": self.username,
         })
+
+    async def _set_webhook(self) -> None:
+        url = self.app.settings.webhook_url
+        assert url is not None  # the settings refuse webhook mode without it
+        try:
+            await retrying(partial(self.application.bot.set_webhook, url,
+                                   secret_token=self._secret))
+        except BadRequest as exc:
+            raise SettingsError(
+                f"VSTBPN_WEBHOOK_URL={url} was refused by Telegram ({exc.message}): "
+                "give the public https address that leads to this bot's /telegram"
+            ) from None
+
+    async def receive(self, request: Request) -> Response:
+        """POST /telegram: one update from Telegram, handed to python-telegram-bot."""
+        # The secret first, so a stranger's request is refused before its body is read.
+        given = request.headers.get(SECRET_HEADER, "").encode("latin-1")
+        if not hmac.compare_digest(given, self._secret.encode()):
+            return refuse(403)
+        if not self.application.running:  # starting or stopping: Telegram will try again
+            return refuse(503)
+        try:
+            data = json.loads(await read_body(request, MAX_UPDATE_BYTES))
+        except BodyTooLarge:
+            return refuse(413)
+        except (ValueError, ClientDisconnect):  # not JSON (or not UTF-8), or nobody left
+            return refuse(400)
+        update = parse_update(data, self.application.bot)
+        if update is None:
+            return refuse(400)
+        await self.application.update_queue.put(update)
+        return Response(status_code=200)
 
     async def _publish_commands(self) -> None:
         """The command menu Telegram shows beside the text box, in each language."""
@@ -226,14 +400,11 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, chat_id: str, replies: list[Reply]) -> Delivery:
+        # One attempt: the dispatcher retries failed reminders from the outbox itself.
         try:
             await send_replies(self.bot, chat_id, replies)
         except RetryAfter as exc:
-            with warnings.catch_warnings():  # PTB 22 warns that the type will change
-                warnings.simplefilter("ignore")
-                wait = exc.retry_after
-            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            return Delivery("retry", retry_after=seconds, error="429 retry after")
+            return Delivery("retry", retry_after=_retry_after(exc), error="429 retry after")
         except Forbidden as exc:
             return Delivery("blocked", error=str(exc))
         except BadRequest as exc:  # a subclass of NetworkError, but retrying cannot help

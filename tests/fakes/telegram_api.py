@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 JSONDict = dict[str, Any]
-FailureKind = Literal["429", "500", "502", "403", "timeout", "400"]
+FailureKind = Literal["429", "500", "502", "403", "401", "404", "timeout", "400"]
 OnCallHook = Callable[["Call"], Awaitable[JSONDict | None] | JSONDict | None]
 ChatId = int | str
 
@@ -696,10 +696,11 @@ class FakeTelegramAPI:
     ) -> None:
         """Make the next ``times`` calls of ``method`` (optionally only for ``chat_id``) fail.
 
-        ``kind`` is an HTTP error ("429", "403", "400", "500", "502") or "timeout", which
-        delays the (otherwise normal) answer by ``delay`` seconds (default 30) so the client
-        times out. ``delay`` also postpones error answers (default 0). Rules apply in the
-        order they were added; failed calls are recorded with ``Call.failed = kind``.
+        ``kind`` is an HTTP error ("429", "403", "401", "404", "400", "500", "502") or
+        "timeout", which delays the (otherwise normal) answer by ``delay`` seconds
+        (default 30) so the client times out. ``delay`` also postpones error answers
+        (default 0). Rules apply in the order they were added; failed calls are recorded with
+        ``Call.failed = kind``.
         """
         if times < 1:
             raise ValueError("times must be >= 1")
