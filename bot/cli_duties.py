@@ -17,9 +17,9 @@ from bot.i18n import Translator
 from bot.models import Duty, Unit
 from bot.parsing import parse_month_day, parse_month_day_of_month
 from bot.services import duties as duty_service
-from bot.services.calendar import next_due
+from bot.services.calendar import DutyDate, next_due
 from bot.services.duties import DutyError
-from bot.views.duties import describe_rule
+from bot.views.duties import describe_rule, duty_title
 from scheduler import recurrence as rec
 from scheduler.planner import PlannedSend, expected_sends
 from scheduler.workdays import Calendar
@@ -258,7 +258,8 @@ def send_row(send: PlannedSend, tz: ZoneInfo, lang: str) -> dict[str, Any]:
     return {
         "send_at": at.isoformat(), "date": at.date().isoformat(), "time": at.strftime("%H:%M"),
         "stage": send.stage, "kind": send.kind, "duty_code": send.duty.code,
-        "duty": send.duty.title(lang), "due_on": send.occurrence.due_on.isoformat(),
+        "duty": duty_title(Translator(lang), DutyDate(send.duty, send.occurrence)),
+        "due_on": send.occurrence.due_on.isoformat(),
         "recipient": recipient, "member_id": member_id, "role": role,
     }
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -70,6 +71,15 @@ class DutyKind(enum.StrEnum):
     deadline = "deadline"  # one-off, from an official letter
 
 
+class Responsible(enum.StrEnum):
+    """Who a duty's reminders go to."""
+
+    everyone = "everyone"  # every active member (campaigns, action months)
+    focal = "focal"  # the focal point (admins when the unit has none)
+    focal_admins = "focal_admins"  # the focal point and the admins (plans, training)
+    member = "member"  # one named member (e.g. the unit's outlet), else the focal point
+
+
 class Scope(enum.StrEnum):
     unit = "unit"
     subtree = "subtree"  # the unit and every unit below it
@@ -90,12 +100,13 @@ class Answer(enum.StrEnum):
 
 
 class OutboxKind(enum.StrEnum):
-    reminder = "reminder"  # to a member, at a lead time
+    reminder = "reminder"  # to a responsible member, at a lead time
     later = "later"  # a member's own "remind me later"
     focal = "focal"  # the focal point's "not answered yet" digest
     escalation = "escalation"  # overdue, to the admins
     group = "group"  # posted in the unit's group chat
     unreachable = "unreachable"  # to the focal point: a member blocked the bot
+    confirm = "confirm"  # to the focal point: set the due date from the guiding letter
 
 
 class OutboxStatus(enum.StrEnum):
@@ -227,6 +238,14 @@ class Duty(Base):
     scope: Mapped[str] = mapped_column(String(8), default=Scope.unit)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     letter_number: Mapped[str | None] = mapped_column(String(64))
+    responsible: Mapped[str] = mapped_column(
+        String(16), default=Responsible.everyone, server_default=Responsible.everyone)
+    responsible_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"))
+    # The organisation a duty's tick belongs to (Ban, Công đoàn, Đoàn TN), if any.
+    organisation: Mapped[str | None] = mapped_column(String(32))
+    # False while the due date is only the catalog's guess: the guiding letter sets it.
+    date_confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
 
     def title(self, lang: str) -> str:
@@ -288,6 +307,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
+    # Whose claim this is (a fencing token): a dispatcher sends and records only rows still
+    # carrying its own token, so one whose lease ran out and was taken over is left alone.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

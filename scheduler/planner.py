@@ -17,7 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.db import insert_ignore
-from bot.models import Duty, GroupChat, Member, Occurrence, OccurrenceStatus, OutboxKind, Role, Unit
+from bot.models import (
+    Duty,
+    GroupChat,
+    Member,
+    Occurrence,
+    OccurrenceStatus,
+    OutboxKind,
+    Responsible,
+    Role,
+    Unit,
+)
 from bot.services import duties as duty_service
 from bot.services import groups as group_service
 from bot.services import outbox
@@ -46,6 +56,47 @@ class PlannedSend:
     group: GroupChat | None = None
 
 
+# The focal point is asked to confirm a guessed due date this long before it.
+CONFIRM_AHEAD = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class People:
+    """Who in and around a unit reminders can go to (active members only)."""
+
+    members: list[Member]
+    parent_admins: list[Member]
+    groups: list[GroupChat]
+
+    def with_role(self, role: Role) -> list[Member]:
+        return [m for m in self.members if m.role == role]
+
+    @property
+    def focal_or_admins(self) -> list[Member]:
+        """The focal point; the admins when there is none; else whoever the unit has."""
+        return self.with_role(Role.focal) or self.with_role(Role.admin) or self.members
+
+    def responsible(self, duty: Duty) -> list[Member]:
+        """The people a duty's reminders go to."""
+        if duty.responsible == Responsible.everyone:
+            return self.members
+        if duty.responsible == Responsible.focal_admins:
+            return self.with_role(Role.focal) + self.with_role(Role.admin)
+        if duty.responsible == Responsible.member:
+            named = [m for m in self.members if m.id == duty.responsible_member_id]
+            return named or self.focal_or_admins
+        return self.focal_or_admins
+
+    def escalation(self, duty: Duty, responsible: list[Member]) -> list[Member]:
+        """Who hears that the duty is overdue: the admins, when they are not the ones
+        responsible (nobody is escalated about themselves); the parent unit's admins when
+        the unit has none."""
+        if duty.responsible in (Responsible.everyone, Responsible.focal_admins):
+            return []  # the admins are responsible themselves: they get the overdue reminder
+        admins = self.with_role(Role.admin) or self.parent_admins
+        return [m for m in admins if m not in responsible]
+
+
 def focal_digest_at(
     occ: rec.Occurrence, send_time: time, cal: Calendar, tz: ZoneInfo
 ) -> datetime:
@@ -54,15 +105,25 @@ def focal_digest_at(
     return cal.window.at_or_before(datetime.combine(day, send_time, tzinfo=tz), cal.cal)
 
 
+async def people_of(session: AsyncSession, unit: Unit) -> People:
+    members = list(await session.scalars(
+        select(Member).where(Member.unit_id == unit.id, Member.active.is_(True)).order_by(Member.id)
+    ))
+    parent_admins: list[Member] = []
+    if unit.parent_id is not None and not any(m.role == Role.admin for m in members):
+        parent_admins = list(await session.scalars(
+            select(Member).where(Member.unit_id == unit.parent_id, Member.active.is_(True),
+                                 Member.role == Role.admin).order_by(Member.id)
+        ))
+    return People(members, parent_admins, await group_service.of_unit(session, unit.id))
+
+
 async def expected_sends(
     session: AsyncSession, unit: Unit, start: datetime, end: datetime, cal: Calendar
 ) -> list[PlannedSend]:
     """Every message the calendar asks for in [start, end) for this unit, whatever was sent."""
-    tz = ZoneInfo(unit.timezone)
-    members = list(await session.scalars(
-        select(Member).where(Member.unit_id == unit.id, Member.active.is_(True)).order_by(Member.id)
-    ))
-    groups = await group_service.of_unit(session, unit.id)
+    tz = unit.tz
+    people = await people_of(session, unit)
     sends: list[PlannedSend] = []
     for duty in await duty_service.applicable(session, unit.id):
         rule = rec.Recurrence.from_dict(duty.recurrence)
@@ -72,7 +133,7 @@ async def expected_sends(
         last: date = (end + _MARGIN).astimezone(tz).date()
         for occ in rec.occurrences(rule, first, last, cal.cal, duty.shift):  # type: ignore[arg-type]
             sends.extend(_occurrence_sends(
-                duty, occ, stages, send_time, members, groups, start, end, cal, tz
+                duty, occ, stages, send_time, people, start, end, cal, tz
             ))
     sends.sort(key=lambda s: (s.send_at, s.duty.id, s.kind, s.recipient))
     return sends
@@ -80,37 +141,44 @@ async def expected_sends(
 
 def _occurrence_sends(
     duty: Duty, occ: rec.Occurrence, stages: tuple[rec.Stage, ...], send_time: time,
-    members: list[Member],
-    groups: list[GroupChat], start: datetime, end: datetime, cal: Calendar, tz: ZoneInfo,
+    people: People, start: datetime, end: datetime, cal: Calendar, tz: ZoneInfo,
 ) -> list[PlannedSend]:
     out: list[PlannedSend] = []
-    planned = rec.plan_reminders(
+
+    def to(moment: datetime, kind: OutboxKind, stage: str, members: list[Member]) -> None:
+        out.extend(
+            PlannedSend(moment, kind, stage, duty, occ, outbox.member_recipient(m.id), member=m)
+            for m in members if m.created_at <= moment
+        )
+
+    responsible = people.responsible(duty)
+    # A unit posting in a group hears of duties that concern everyone there, not privately.
+    in_group = duty.responsible == Responsible.everyone and bool(people.groups)
+    escalate_to = people.escalation(duty, responsible)
+    for p in rec.plan_reminders(
         occ, stages, send_time=send_time, window=cal.window, cal=cal.cal, tz=tz
-    )
-    for p in planned:
+    ):
         if not start <= p.send_at < end:
             continue
-        overdue = p.nominal_at.date() > occ.due_on
-        for m in members:
-            if m.created_at <= p.send_at:
-                out.append(PlannedSend(p.send_at, OutboxKind.reminder, p.stage.name, duty, occ,
-                                       outbox.member_recipient(m.id), member=m))
-            if overdue and m.role == Role.admin and m.created_at <= p.send_at:
-                out.append(PlannedSend(p.send_at, OutboxKind.escalation, p.stage.name, duty, occ,
-                                       outbox.member_recipient(m.id), member=m))
-        if not overdue:
+        if in_group:
             out.extend(
                 PlannedSend(p.send_at, OutboxKind.group, p.stage.name, duty, occ,
                             outbox.group_recipient(g.id), group=g)
-                for g in groups
+                for g in people.groups
             )
-    digest_at = focal_digest_at(occ, send_time, cal, tz)
-    if start <= digest_at < end:
-        out.extend(
-            PlannedSend(digest_at, OutboxKind.focal, "digest", duty, occ,
-                        outbox.member_recipient(m.id), member=m)
-            for m in members if m.role == Role.focal and m.created_at <= digest_at
-        )
+        else:
+            to(p.send_at, OutboxKind.reminder, p.stage.name, responsible)
+        if p.nominal_at.date() > occ.due_on:
+            to(p.send_at, OutboxKind.escalation, p.stage.name, escalate_to)
+    if duty.responsible == Responsible.everyone:  # who has not answered, for the focal point
+        digest_at = focal_digest_at(occ, send_time, cal, tz)
+        if start <= digest_at < end:
+            to(digest_at, OutboxKind.focal, "digest", people.with_role(Role.focal))
+    if not duty.date_confirmed:
+        ask_at = cal.window.at_or_before(datetime.combine(
+            occ.nominal_due - CONFIRM_AHEAD, send_time, tzinfo=tz), cal.cal)
+        if start <= ask_at < end:
+            to(ask_at, OutboxKind.confirm, "confirm", people.focal_or_admins)
     return out
 
 

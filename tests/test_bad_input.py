@@ -51,7 +51,7 @@ async def test_duty_refuses_lead_times_beyond_the_duty_cycle(app) -> None:
     (out,) = await admin.say("/duty monthly_article stages -" + ",".join(["-1"] * 40))
     assert APOLOGY not in out
     assert (await _duty(app, unit, "womens_day_0803")).stages == "-14,-3,0,+2"
-    assert (await _duty(app, unit, "monthly_article")).stages == "-7,-2,0,+2"
+    assert (await _duty(app, unit, "monthly_article")).stages == "-7,0,+2"
 
 
 async def test_numbers_are_ascii_digits_within_bounds(app) -> None:

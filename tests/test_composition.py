@@ -74,7 +74,7 @@ async def test_serve_starts_channels_registers_links_and_stops_them(app) -> None
 
 async def test_one_dispatcher_sends_through_each_members_own_channel(app, clock) -> None:
     unit = await add_unit(app, "Sở Y tế")
-    on_fake = await add_tg_member(app, unit, Role.member, "Lan", 501)
+    on_fake = await add_tg_member(app, unit, Role.focal, "Lan", 501)
     async with app.sessions() as session, session.begin():
         member = await members.by_id(session, on_fake)
         assert member is not None

@@ -77,29 +77,25 @@ def test_calendar_dry_run_lists_every_reminder_in_the_range(db) -> None:
                                                                            "group")
     article, women = ("monthly_article", "2026-02-27"), ("womens_day_0803", "2026-03-06")
     expected = [
-        # February's article was due Fri 27/2 (28/2 is a Saturday); "+2" is Sunday 1/3,
-        # so it goes out on Monday 2/3, to everyone, and escalates to the admin.
-        ("2026-03-02T08:00:00+07:00", "overdue-2", "escalation", *article, *lan),
-        ("2026-03-02T08:00:00+07:00", "overdue-2", "reminder", *article, *lan),
+        # February's article was due Fri 27/2 (28/2 is a Saturday); "+2" is Sunday 1/3, so it
+        # goes out on Monday 2/3 to the focal point, who answers for it, and escalates to the
+        # admin.
         ("2026-03-02T08:00:00+07:00", "overdue-2", "reminder", *article, *hoa),
-        # 8/3 is a Sunday: due Friday 6/3; three days before is Tuesday 3/3.
+        ("2026-03-02T08:00:00+07:00", "overdue-2", "escalation", *article, *lan),
+        # 8/3 concerns everyone, and the unit posts in its group: the group post replaces the
+        # private reminders. 8/3 is a Sunday: due Friday 6/3; three days before is Tuesday 3/3.
         ("2026-03-03T08:00:00+07:00", "before-3", "group", *women, *group),
-        ("2026-03-03T08:00:00+07:00", "before-3", "reminder", *women, *lan),
-        ("2026-03-03T08:00:00+07:00", "before-3", "reminder", *women, *hoa),
-        # The focal point's digest: the working day before the due day.
+        # The focal point's digest of who has not answered: the working day before.
         ("2026-03-05T08:00:00+07:00", "digest", "focal", *women, *hoa),
         ("2026-03-06T08:00:00+07:00", "due", "group", *women, *group),
-        ("2026-03-06T08:00:00+07:00", "due", "reminder", *women, *lan),
-        ("2026-03-06T08:00:00+07:00", "due", "reminder", *women, *hoa),
-        # "+2" is Sunday 8/3 → Monday 9/3; no group message once overdue.
-        ("2026-03-09T08:00:00+07:00", "overdue-2", "escalation", *women, *lan),
-        ("2026-03-09T08:00:00+07:00", "overdue-2", "reminder", *women, *lan),
-        ("2026-03-09T08:00:00+07:00", "overdue-2", "reminder", *women, *hoa),
+        # "+2" is Sunday 8/3 → Monday 9/3.
+        ("2026-03-09T08:00:00+07:00", "overdue-2", "group", *women, *group),
     ]
     assert sorted(got) == sorted(expected)
     first = next(r for r in rows if r["kind"] == "focal")
     assert first["date"] == "2026-03-05" and first["time"] == "08:00"
-    assert first["duty"] == "Hoạt động kỷ niệm Ngày Quốc tế Phụ nữ 8/3"
+    assert first["duty"] == ("Lồng ghép tuyên truyền về bình đẳng giới trong các hoạt động kỷ "
+                             "niệm Ngày Quốc tế Phụ nữ 8/3 năm 2026")
     assert isinstance(first["member_id"], int)
     assert next(r for r in rows if r["kind"] == "group")["member_id"] is None
     # --to is inclusive: a range ending on 8/3 leaves out Monday 9/3.
@@ -118,14 +114,15 @@ def test_calendar_table_and_ics_export(db, tmp_path: Path) -> None:
     assert row.split()[:6] == ["2026-03-05", "08:00", "digest", "focal", "womens_day_0803",
                                "2026-03-06"]
     assert "Lê Thị Hoa" in row
-    assert "13 message(s) for unit 1 (Sở Nội vụ) from 2026-03-01 to 2026-03-10" in out
+    assert "6 message(s) for unit 1 (Sở Nội vụ) from 2026-03-01 to 2026-03-10" in out
 
     cal = ICalendar.from_ical(ics.read_bytes())
     events = {str(e["SUMMARY"]): (e.decoded("DTSTART"), e.decoded("DTEND"))
               for e in cal.walk("VEVENT")}
     # Due dates in 1–10/3: only 8/3, on Friday 6/3 (the February article fell due on 27/2).
-    assert events == {"Hoạt động kỷ niệm Ngày Quốc tế Phụ nữ 8/3": (date(2026, 3, 6),
-                                                                    date(2026, 3, 7))}
+    title = ("Lồng ghép tuyên truyền về bình đẳng giới trong các hoạt động kỷ niệm Ngày Quốc tế "
+             "Phụ nữ 8/3 năm 2026")
+    assert events == {title: (date(2026, 3, 6), date(2026, 3, 7))}
 
     # A department below has no duties of its own here: member Nam gets only his reminders.
     rows = sends("--unit", "2", "--from", "2026-03-03", "--to", "2026-03-03")
@@ -146,7 +143,7 @@ def test_duty_list_and_set(db) -> None:
     rows = [json.loads(line) for line in run("duty", "list", "--unit", "1", "--json")
             .splitlines()]
     by_code = {r["code"]: r for r in rows}
-    assert len(rows) == 11 and by_code["happiness_day_2003"]["enabled"] is False
+    assert len(rows) == 17 and by_code["happiness_day_2003"]["enabled"] is False
     assert by_code["womens_day_0803"]["rule"] == "every year on 8/3"
     table = run("duty", "list", "--unit", "1")
     assert table.splitlines()[0].split()[:2] == ["code", "enabled"]
@@ -157,8 +154,9 @@ def test_duty_list_and_set(db) -> None:
     assert "duty womens_day_0803 changed" in out and "reminders -10,0 at 09:30" in out
     rows = sends("--unit", "1", "--from", "2026-02-20", "--to", "2026-03-10")
     women = sorted((r["send_at"], r["stage"]) for r in rows
-                   if r["duty_code"] == "womens_day_0803" and r["recipient"] == "Lê Thị Hoa")
-    # Shift "next": due Monday 9/3; ten days before is Friday 27/2; digest on Friday 6/3.
+                   if r["duty_code"] == "womens_day_0803")
+    # Shift "next": due Monday 9/3; ten days before is Friday 27/2 (posted in the group);
+    # the focal point's digest on Friday 6/3.
     assert women == [("2026-02-27T09:30:00+07:00", "before-10"),
                      ("2026-03-06T09:30:00+07:00", "digest"),
                      ("2026-03-09T09:30:00+07:00", "due")]
@@ -201,7 +199,8 @@ def test_duty_add_and_deadline_add(db) -> None:
 
     # The subtree deadline reaches the department below; the custom duty does not.
     rows = sends("--unit", "2", "--from", "2026-03-02", "--to", "2026-03-31")
-    deadline = sorted((r["send_at"], r["stage"]) for r in rows if r["duty_code"] == "deadline-1")
+    deadline = sorted((r["send_at"], r["stage"]) for r in rows
+                      if r["duty_code"] == "deadline-1" and r["kind"] == "reminder")
     assert deadline == [("2026-03-03T08:00:00+07:00", "before-3"),
                         ("2026-03-06T08:00:00+07:00", "due"),
                         ("2026-03-09T08:00:00+07:00", "overdue-2")]

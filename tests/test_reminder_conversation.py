@@ -10,7 +10,7 @@ import pytest
 from bot.app import start_channel
 from bot.channels.telegram import TelegramChannel
 from bot.context import AppContext
-from bot.models import Role
+from bot.models import Responsible, Role
 from bot.services import duties
 from bot.views.reminders import render
 from scheduler import planner
@@ -57,32 +57,22 @@ async def test_reminders_answers_digest_and_escalation(bot, clock, tg_api) -> No
     await add_tg_member(app, unit, Role.member, "Nguyễn An", AN)
     await add_tg_member(app, unit, Role.member, "Trần Bình", BINH)
     async with app.sessions() as session, session.begin():
-        for title, stages in (("Báo cáo quý I", "-3,0"), ("Báo cáo tập huấn", "+2")):
+        # One deadline for everyone; one the focal point answers for.
+        for title, stages, who in (("Báo cáo quý I", "-3,0", Responsible.everyone),
+                                   ("Báo cáo tập huấn", "+2", Responsible.focal)):
             await duties.add_deadline(
                 session, unit_id=unit, title=title, due_on=date(2026, 3, 13),
-                letter_number="45/STC-VP", now=clock.now(), stages=stages,
+                letter_number="45/STC-VP", now=clock.now(), stages=stages, responsible=who,
             )
 
-    # The focal point adds the bot to the unit's group chat.
-    tg_api.push_message(FOCAL, "/group", chat_id=GROUP, chat_title="Ban VSTBPN Sở Tài chính")
-    (ack,) = await tg_api.wait_for_messages(GROUP, 1)
-    assert "Sở Tài chính" in (ack.text or "")
-
-    # Tue 10/3, 3 days before: everyone gets a reminder with answer buttons; the group a post.
-    assert await tick(app, dispatcher, clock, datetime(2026, 3, 10, 8, 0, tzinfo=VN)) == 5
+    # Tue 10/3, 3 days before: everyone gets a reminder with answer buttons.
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 10, 8, 0, tzinfo=VN)) == 4
     (reminder,) = tg_api.sent_messages(AN)
     assert "«Báo cáo quý I»" in (reminder.text or "")
     assert "Thứ Sáu, 13 tháng 3, 2026 (còn 3 ngày)" in (reminder.text or "")
     assert "45/STC-VP" in (reminder.text or "")
     assert reminder.callback_data[0].startswith("done:")
     assert len(reminder.callback_data) == 5
-    post = tg_api.sent_messages(GROUP)[-1]
-    assert post.buttons[0]["url"] == "https://t.me/vstbpn_test_bot"
-
-    # Trying to check in inside the group gets a link to a private chat.
-    tg_api.push_message(AN, "/checkin 45 người", chat_id=GROUP)
-    answer = (await tg_api.wait_for_messages(GROUP, 3))[-1]
-    assert "riêng" in (answer.text or "") and answer.buttons[0]["url"]
 
     occ_id = reminder.callback_data[0].split(":")[1]
     assert "Thứ Tư, 11 tháng 3, 2026" in await press(tg_api, AN, reminder, f"later:{occ_id}:1")
@@ -94,27 +84,56 @@ async def test_reminders_answers_digest_and_escalation(bot, clock, tg_api) -> No
     assert "còn 2 ngày" in (tg_api.sent_messages(AN)[-1].text or "")
 
     # Thu 12/3: the focal point is told who has not answered (Bình said not applicable).
-    # (One digest per deadline: both fall due on 13/3.)
-    assert await tick(app, dispatcher, clock, datetime(2026, 3, 12, 8, 0, tzinfo=VN)) == 2
-    (digest,) = [m.text or "" for m in tg_api.sent_messages(FOCAL)[-2:]
-                 if "Báo cáo quý I" in (m.text or "")]
-    assert "chưa trả lời" in digest
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 12, 8, 0, tzinfo=VN)) == 1
+    digest = tg_api.sent_messages(FOCAL)[-1].text or ""
+    assert "chưa trả lời" in digest and "Báo cáo quý I" in digest
     assert "Nguyễn An" in digest and "Quản trị" in digest and "Trần Bình" not in digest
 
-    # An marks it done: nobody in the unit hears of it again, not even in the group.
+    # An marks it done: nobody in the unit hears of it again.
     done = await press(tg_api, AN, tg_api.sent_messages(AN)[-1], f"done:{occ_id}")
     assert "hoàn thành" in done
     sent_before = len(tg_api.sent_messages())
     assert await tick(app, dispatcher, clock, datetime(2026, 3, 13, 8, 0, tzinfo=VN)) == 0
     assert len(tg_api.sent_messages()) == sent_before
 
-    # The other deadline, never answered: two days overdue (Sun 15/3 → Mon 16/3) goes to the
-    # admin as an escalation, besides everyone's overdue reminder.
-    assert await tick(app, dispatcher, clock, datetime(2026, 3, 16, 8, 0, tzinfo=VN)) == 5
-    (escalation,) = [m.text or "" for m in tg_api.sent_messages(ADMIN)[-2:]
-                     if "Quá hạn tại" in (m.text or "")]
+    # The focal point's deadline, never answered: two days overdue (Sun 15/3 → Mon 16/3) goes
+    # to the focal point, and to the admin as an escalation; the members hear nothing.
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 16, 8, 0, tzinfo=VN)) == 2
+    assert "Báo cáo tập huấn" in (tg_api.sent_messages(FOCAL)[-1].text or "")
+    escalation = tg_api.sent_messages(ADMIN)[-1].text or ""
     assert "Quá hạn tại Sở Tài chính" in escalation and "«Báo cáo tập huấn»" in escalation
-    assert "quá hạn 3 ngày" in escalation and "Trần Bình" in escalation
+    assert "quá hạn 3 ngày" in escalation and "Đầu mối" in escalation
+    assert all("tập huấn" not in (m.text or "") for m in tg_api.sent_messages(AN))
+
+
+async def test_a_unit_group_gets_the_posts_instead_of_private_reminders(
+    bot, clock, tg_api
+) -> None:
+    app, dispatcher = bot
+    unit = await add_unit(app, "Sở Kế hoạch")
+    await disable_catalog(app, unit)
+    await add_tg_member(app, unit, Role.focal, "Đầu mối", FOCAL)
+    await add_tg_member(app, unit, Role.member, "Nguyễn An", AN)
+    async with app.sessions() as session, session.begin():
+        await duties.add_deadline(session, unit_id=unit, title="Hưởng ứng 8/3",
+                                  due_on=date(2026, 3, 13), now=clock.now(), stages="-3",
+                                  responsible=Responsible.everyone)
+
+    # The focal point adds the bot to the unit's group chat.
+    tg_api.push_message(FOCAL, "/group", chat_id=GROUP, chat_title="Ban VSTBPN Sở Kế hoạch")
+    (ack,) = await tg_api.wait_for_messages(GROUP, 1)
+    assert "Sở Kế hoạch" in (ack.text or "")
+
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 10, 8, 0, tzinfo=VN)) == 1
+    post = tg_api.sent_messages(GROUP)[-1]
+    assert "Hưởng ứng 8/3" in (post.text or "")
+    assert post.buttons[0]["url"] == "https://t.me/vstbpn_test_bot"
+    assert tg_api.sent_messages(AN) == []  # the group post replaces the private reminder
+
+    # Trying to check in inside the group gets a link to a private chat.
+    tg_api.push_message(AN, "/checkin 45 người", chat_id=GROUP)
+    answer = (await tg_api.wait_for_messages(GROUP, 3))[-1]
+    assert "riêng" in (answer.text or "") and answer.buttons[0]["url"]
 
 
 async def test_forged_or_foreign_answers_change_nothing(bot, clock, tg_api) -> None:

@@ -15,7 +15,7 @@ from icalendar import Alarm, Calendar, Event
 from bot.i18n import Translator
 from bot.models import Duty
 from bot.services.calendar import DutyDate, occurrences_between
-from bot.views.duties import describe_stages, due_lines
+from bot.views.duties import describe_stages, due_lines, duty_title
 from scheduler.workdays import WorkCalendar
 
 PRODID = "-//Ban VSTBPN//vstbpn-bot//VI"
@@ -29,7 +29,7 @@ def _description(item: DutyDate, t: Translator) -> str:
 
 def _event(item: DutyDate, t: Translator, stamp: datetime) -> Event:
     duty, occ = item.duty, item.occurrence
-    title = duty.title(t.lang)
+    title = duty_title(t, item)
     event = Event()
     event.add("uid", f"{duty.id}-{occ.key}@vstbpn")
     event.add("dtstamp", stamp)

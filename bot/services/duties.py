@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
-from bot.models import Duty, DutyKind, Scope, Unit
+from bot.models import Duty, DutyKind, Responsible, Scope, Unit
 from bot.parsing import parse_id
 from bot.services.tree import ancestor_ids
 from scheduler.recurrence import Recurrence, Stage
@@ -39,13 +39,18 @@ class CatalogEntry:
     stages: str
     vi: str
     en: str
+    responsible: Responsible
     enabled: bool = True
+    organisation: str | None = None
+    confirm_date: bool = False  # the date is a guess until the year's guiding letter
 
 
 @lru_cache(maxsize=1)
 def catalog() -> tuple[CatalogEntry, ...]:
     data = json.loads(CATALOG.read_text(encoding="utf-8"))
-    entries = tuple(CatalogEntry(**d) for d in data["duties"])
+    entries = tuple(
+        CatalogEntry(**{**d, "responsible": Responsible(d["responsible"])}) for d in data["duties"]
+    )
     for entry in entries:  # a broken catalog fails at start, not at the first reminder
         Recurrence.from_dict(entry.recurrence)
         Stage.parse_list(entry.stages)
@@ -58,7 +63,8 @@ async def install_catalog(session: AsyncSession, unit_ids: list[int], now: datet
         {"unit_id": uid, "code": e.code, "kind": DutyKind.catalog, "title_vi": e.vi,
          "title_en": e.en, "recurrence": e.recurrence, "stages": e.stages, "send_time": "08:00",
          "shift": "previous", "scope": Scope.unit, "enabled": e.enabled, "letter_number": None,
-         "created_at": now}
+         "responsible": e.responsible, "organisation": e.organisation,
+         "date_confirmed": not e.confirm_date, "created_at": now}
         for uid in unit_ids for e in catalog()
     ]
     return await insert_ignore(session, Duty, rows, ["unit_id", "code"])
@@ -159,7 +165,7 @@ async def _add(session: AsyncSession, duty: Duty) -> Duty:
 async def add_deadline(
     session: AsyncSession, *, unit_id: int, title: str, due_on: date, now: datetime,
     letter_number: str | None = None, subtree: bool = False, stages: str = DEADLINE_STAGES,
-    shift: str = "previous",
+    shift: str = "previous", responsible: Responsible = Responsible.focal,
 ) -> Duty:
     """A one-off deadline from an official letter (công văn)."""
     title = _check_title(title)
@@ -173,7 +179,7 @@ async def add_deadline(
         title_vi=title, title_en=title, recurrence=recurrence,
         stages=normalize_stages(stages), send_time="08:00", shift=shift,
         scope=Scope.subtree if subtree else Scope.unit, enabled=True,
-        letter_number=letter_number, created_at=now,
+        letter_number=letter_number, responsible=responsible, created_at=now,
     ))
 
 
@@ -190,7 +196,7 @@ async def add_custom(
         title_vi=title, title_en=title, recurrence=recurrence.to_dict(),
         stages=normalize_stages(stages), send_time=parse_send_time(send_time).strftime("%H:%M"),
         shift=shift, scope=Scope.unit, enabled=True, letter_number=None,
-        created_at=now,
+        responsible=Responsible.everyone, created_at=now,
     ))
 
 
@@ -222,6 +228,7 @@ def update(
         except (ValueError, TypeError) as exc:
             raise DutyError(f"due date: {exc}") from exc
         recurrence = changed
+        duty.date_confirmed = True  # an admin set the date: it is no longer the catalog's guess
     duty.recurrence = recurrence
     if enabled is not None:
         duty.enabled = enabled

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from bot.i18n import N_, Translator
+from bot.models import DutyKind
 from bot.services.calendar import DutyDate
 from scheduler import recurrence as rec
 from scheduler.workdays import WorkCalendar
@@ -16,6 +17,21 @@ SHIFT_TEXTS = {
     "next": N_("a due date on a day off moves to the next working day"),
     "none": N_("the due date stays even on a day off"),
 }
+
+
+def duty_title(t: Translator, item: DutyDate) -> str:
+    """The title of one due date: catalog titles carry its year (and month), as the seeds
+    write them ("… năm 2027", "… tháng 3/2027")."""
+    duty, due = item.duty, item.occurrence.nominal_due
+    title = duty.title(t.lang)
+    if duty.kind != DutyKind.catalog:
+        return title
+    if duty.recurrence.get("kind") == "monthly":
+        month = t.date(due, "MMMM y") if t.lang == "en" else f"tháng {due.month}/{due.year}"
+        return f"{title} — {month}"
+    if t.lang == "en":
+        return f"{title}, {due.year}"
+    return f"{title} {due.year}" if title.endswith(" năm") else f"{title} năm {due.year}"
 
 
 def days_left(t: Translator, due: date, today: date) -> str:
@@ -43,6 +59,8 @@ def due_lines(t: Translator, item: DutyDate, today: date | None = None) -> list[
     if occ.due_on != occ.nominal_due:
         lines.append(t.gettext("(moved from {date}, not a working day)").format(
             date=t.date(occ.nominal_due, "full")))
+    if not duty.date_confirmed:
+        lines.append(t.gettext("(an estimated date: it is set by the guiding letter from above)"))
     if duty.letter_number:
         lines.append(t.gettext("Letter no. {number}").format(number=duty.letter_number))
     return lines
@@ -51,7 +69,8 @@ def due_lines(t: Translator, item: DutyDate, today: date | None = None) -> list[
 def due_line(t: Translator, item: DutyDate, today: date) -> str:
     """One due date on one line, for lists."""
     duty, occ = item.duty, item.occurrence
-    parts = [f"• {duty.title(t.lang)}", t.date(occ.due_on, "full"), days_left(t, occ.due_on, today)]
+    parts = [f"• {duty_title(t, item)}", t.date(occ.due_on, "full"),
+             days_left(t, occ.due_on, today)]
     if item.is_range and occ.starts_on > today:
         parts.append(t.gettext("starts {date}").format(date=t.date(occ.starts_on, "long")))
     if duty.letter_number:

@@ -9,7 +9,7 @@ from bot.i18n import Translator
 from bot.messages import Choice, Reply
 from bot.models import OutboxKind
 from bot.services.calendar import DutyDate
-from bot.views.duties import due_lines
+from bot.views.duties import due_lines, duty_title
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def answer_choices(t: Translator, occurrence_id: int) -> list[Choice]:
 
 
 def _body(t: Translator, msg: ReminderMessage) -> list[str]:
-    return [f"«{msg.item.duty.title(t.lang)}»", *due_lines(t, msg.item, msg.today)]
+    return [f"«{duty_title(t, msg.item)}»", *due_lines(t, msg.item, msg.today)]
 
 
 def render(t: Translator, msg: ReminderMessage) -> Reply | None:
@@ -68,6 +68,12 @@ def render(t: Translator, msg: ReminderMessage) -> Reply | None:
             lines += [t.gettext("Not answered:"), names]
         return Reply("\n".join(lines), tuple(answer_choices(t, msg.occurrence_id)[:1]),
                      lang=t.lang)
+    if kind == OutboxKind.confirm:
+        text = t.gettext(
+            "📅 The due date below is only an estimate. When the guiding letter from above "
+            "arrives, please set the date it gives (admins: /duty)."
+        )
+        return Reply("\n".join([text, *body]), lang=t.lang)
     if kind == OutboxKind.unreachable:
         text = t.gettext(
             "I cannot reach {name} any more (they blocked the bot or left the chat). "
