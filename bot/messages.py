@@ -47,6 +47,10 @@ class Inbound:
     origin_message_id: str | None = None
 
 
+# Bytes a choice's value may take: the least any channel allows for a button (Telegram: 64).
+MAX_CHOICE_VALUE = 64
+
+
 @dataclass(frozen=True)
 class Choice:
     label: str

@@ -25,17 +25,20 @@ def parse_int(text: str, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
-def parse_day(text: str) -> date | None:
-    """15/12/2026, 5/3/2026, 15.12.2026 or 2026-12-15; None for anything else."""
+def parse_day(text: str, year: int | None = None) -> date | None:
+    """15/12/2026, 5/3/2026, 15.12.2026, 15-12-2026 or 2026-12-15 (or 5/3 given ``year``);
+    None for anything else."""
     text = text.strip()
     if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text, re.ASCII):
-        year, month, day = int(m[1]), int(m[2]), int(m[3])
+        y, mo, d = int(m[1]), int(m[2]), int(m[3])
     elif m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text, re.ASCII):
-        day, month, year = int(m[1]), int(m[2]), int(m[3])
+        d, mo, y = int(m[1]), int(m[2]), int(m[3])
+    elif year is not None and (m := re.fullmatch(r"(\d{1,2})[/.](\d{1,2})", text, re.ASCII)):
+        d, mo, y = int(m[1]), int(m[2]), year
     else:
         return None
     try:
-        return date(year, month, day)
+        return date(y, mo, d)
     except ValueError:
         return None
 
