@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from bot.exports.ics import build_calendar
 from icalendar import Calendar as ICalendar
 from sqlalchemy import select
 
 from bot.channels.console import CAPS, CHANNEL, ConsoleChat
 from bot.context import AppContext
+from bot.exports.ics import build_calendar
 from bot.messages import Inbound
 from bot.models import Duty, Occurrence, Role
 from handlers.router import handle
@@ -58,7 +58,7 @@ async def test_duties_lists_overdue_then_upcoming_with_shifted_dates(app, clock)
     overdue, upcoming = out.split("Quá hạn:")[1].split("60 ngày tới:")
     assert "Thứ Sáu, 27 tháng 2, 2026 — quá hạn 3 ngày" in overdue
     # 8/3/2026 is a Sunday: due Friday 6/3, four days from Monday 2/3.
-    assert ("Hoạt động kỷ niệm Ngày Quốc tế Phụ nữ 8/3 — Thứ Sáu, 6 tháng 3, 2026 — còn 4 ngày"
+    assert ("Ngày Quốc tế Phụ nữ 8/3 năm 2026 — Thứ Sáu, 6 tháng 3, 2026 — còn 4 ngày"
             in upcoming)
     # The April article: 30/4 and 1/5 are holidays, so the last working day is Wed 29/4.
     assert "Thứ Tư, 29 tháng 4, 2026 — còn 58 ngày" in upcoming
@@ -72,7 +72,7 @@ async def test_duties_in_english_and_when_nothing_is_due(app, clock) -> None:
     unit = await add_unit(app, "Dept")
     member = await _join(app, unit, "nam", lang="en")
     (out,) = await member.say("/duties")
-    assert "Activities for International Women's Day (8 March) — Friday, March 6, 2026 — " \
+    assert "International Women's Day (8 March) activities, 2026 — Friday, March 6, 2026 — " \
            "4 days left" in out
     assert "Overdue" not in out
 
@@ -259,12 +259,12 @@ async def test_deadline_cancel_and_rights(app) -> None:
     focal = await _join(app, unit, "focal", Role.focal)
 
     (out,) = await focal.say("/deadline")
-    assert "không biết lệnh này" in out
+    assert "Chỉ quản trị viên" in out
     group = Inbound(CHANNEL, "boss", "group-1", "/deadline", chat_type="group")
     (reply,) = await handle(app, group, CAPS)
     assert "tin nhắn riêng" in reply.text
     (out,) = await focal.say("/duty")
-    assert "không biết lệnh này" in out
+    assert "Chỉ quản trị viên" in out
 
     await admin.say("/deadline")
     await admin.say("Báo cáo quý")
@@ -289,7 +289,8 @@ async def test_duty_list_and_changes(app) -> None:
     admin = await _join(app, unit, "boss", Role.admin)
 
     (out,) = await admin.say("/duty")
-    assert "✅ womens_day_0803 (bật) — Hoạt động kỷ niệm Ngày Quốc tế Phụ nữ 8/3" in out
+    assert "✅ womens_day_0803 (bật) — Lồng ghép tuyên truyền về bình đẳng giới trong các " \
+           "hoạt động kỷ niệm Ngày Quốc tế Phụ nữ 8/3" in out
     assert "hằng năm vào ngày 8/3; nhắc -14,-3,0,+2 lúc 08:00" in out
     assert "⏸ happiness_day_2003 (tắt)" in out
     assert "hằng tháng, vào ngày cuối tháng" in out
@@ -330,7 +331,7 @@ async def test_duty_list_and_changes(app) -> None:
     duty = await _duty(app, unit, "womens_day_0803")
     assert (duty.stages, duty.send_time, duty.shift) == ("-10,-2,0", "09:30", "next")
     assert (await _duty(app, unit, "annual_plan")).recurrence == {
-        "kind": "yearly", "month": 1, "day": 31}
+        "kind": "yearly", "month": 3, "day": 31}
     assert (await _duty(app, unit, "monthly_article")).recurrence == {
         "kind": "monthly", "day": 25}
     # A yearly duty may move to another month: 8/2/2026 has passed, and 8/2/2027 is in Tết,

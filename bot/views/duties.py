@@ -59,7 +59,7 @@ def due_lines(t: Translator, item: DutyDate, today: date | None = None) -> list[
     if occ.due_on != occ.nominal_due:
         lines.append(t.gettext("(moved from {date}, not a working day)").format(
             date=t.date(occ.nominal_due, "full")))
-    if not duty.date_confirmed:
+    if duty.date_confirmed is False:
         lines.append(t.gettext("(an estimated date: it is set by the guiding letter from above)"))
     if duty.letter_number:
         lines.append(t.gettext("Letter no. {number}").format(number=duty.letter_number))
