@@ -8,7 +8,7 @@ from bot.i18n import N_
 from bot.messages import Choice
 from bot.models import Role
 from bot.parsing import parse_id
-from bot.services import invites, members
+from bot.services import conversations, invites, members
 from bot.services.members import has_role
 from bot.services.tree import subtree_ids
 from handlers.common import role_name
@@ -16,6 +16,8 @@ from handlers.registry import choice, command
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
+
+ST_REMOVE = "remove:confirm"
 
 
 @command("members", Role.admin, N_("list members of your units"))
@@ -46,6 +48,8 @@ async def remove(turn: Turn) -> None:
     if target.id == turn.member.id:
         turn.say(_("You cannot remove yourself. Ask another admin."))
         return
+    # The question stays open until answered; any later answer to it finds it closed.
+    conversations.enter(turn.convo, ST_REMOVE, turn.now, member_id=target.id)
     turn.say(
         _("Remove {name} ({unit})?").format(name=target.full_name, unit=target.unit.name),
         [Choice(_("Yes, remove"), f"remove:yes:{target.id}"), Choice(_("No"), "remove:no")],
@@ -56,18 +60,22 @@ async def remove(turn: Turn) -> None:
 async def remove_confirmed(turn: Turn) -> None:
     assert turn.member is not None
     _prefix, answer, member_id = ((turn.inbound.choice or "").split(":") + ["", ""])[:3]
-    target_id = parse_id(member_id)
-    if answer != "yes" or target_id is None:
-        turn.say(turn._("Cancelled. Nothing was changed."))
+    asked = turn.convo.data.get("member_id") if turn.convo.state == ST_REMOVE else None
+    if asked is None or (answer == "yes" and parse_id(member_id) != asked):
+        turn.outcome(turn._("That question was already answered; nothing was changed."))
+        return
+    conversations.clear(turn.convo, turn.now)
+    if answer != "yes":
+        turn.outcome(turn._("Cancelled. Nothing was changed."))
         return
     # Check again: the confirmation may come long after the question.
-    target = await members.manageable(turn.session, turn.member, target_id)
+    target = await members.manageable(turn.session, turn.member, asked)
     if target is None or target.id == turn.member.id:
-        turn.say(turn._("There is no member #{id} in your units.").format(id=member_id))
+        turn.outcome(turn._("There is no member #{id} in your units.").format(id=asked))
         return
     await members.remove(turn.session, target, turn.now)
     log.info("member_removed", extra={"member_id": target.id, "by": turn.member.id})
-    turn.say(turn._("{name} was removed.").format(name=target.full_name))
+    turn.outcome(turn._("{name} was removed.").format(name=target.full_name))
 
 
 @command("invite", Role.focal, N_("invite someone: /invite [member|focal|admin] [unit number]"))

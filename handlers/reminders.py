@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.messages import Choice
 from bot.models import Answer, Occurrence, OccurrenceStatus
 from bot.parsing import parse_id
 from bot.services import members, occurrences
+from bot.services.calendar import DutyDate
+from bot.views.duties import duty_title
 from bot.views.reminders import answer_choices
 from handlers.registry import choice
 from handlers.turn import Turn
@@ -24,39 +27,68 @@ async def _occurrence(turn: Turn) -> Occurrence | None:
     return occ
 
 
+def _title(turn: Turn, occ: Occurrence) -> str:
+    return duty_title(turn.t, DutyDate.stored(occ))
+
+
+async def _already_done(turn: Turn, occ: Occurrence) -> bool:
+    """An answered reminder says so (and lets whoever closed it undo) instead of acting."""
+    assert turn.member is not None
+    if occ.status != OccurrenceStatus.done:
+        return False
+    title = _title(turn, occ)
+    if occ.closed_by == turn.member.id:
+        turn.outcome(turn._("You already marked «{title}» done.").format(title=title),
+                     [Choice(turn._("↩️ Undo: not done yet"), f"undo:{occ.id}")])
+        return True
+    closer = await members.by_id(turn.session, occ.closed_by) if occ.closed_by else None
+    turn.outcome(turn._("«{title}» was already marked done by {name}. Thank you!").format(
+        title=title, name=closer.full_name if closer else "?"))
+    return True
+
+
 @choice("done")
 async def done(turn: Turn) -> None:
+    occ = await _occurrence(turn)
+    if occ is None or await _already_done(turn, occ):
+        return
+    assert turn.member is not None
+    await occurrences.answer(turn.session, occ, turn.member, Answer.done, turn.now)
+    turn.outcome(turn._(
+        "Thank you! «{title}» is marked done; nobody in your unit will be reminded of it again."
+    ).format(title=_title(turn, occ)), [Choice(turn._("↩️ Undo: not done yet"), f"undo:{occ.id}")])
+
+
+@choice("undo")
+async def undo(turn: Turn) -> None:
     occ = await _occurrence(turn)
     if occ is None:
         return
     assert turn.member is not None
-    title = occ.duty.title(turn.t.lang)
-    if occ.status == OccurrenceStatus.done and occ.closed_by != turn.member.id:
-        closer = await members.by_id(turn.session, occ.closed_by) if occ.closed_by else None
-        turn.say(turn._("«{title}» was already marked done by {name}. Thank you!").format(
-            title=title, name=closer.full_name if closer else "?"))
+    if occ.status != OccurrenceStatus.done or occ.closed_by != turn.member.id:
+        turn.outcome(turn._("There is nothing to undo for «{title}».").format(
+            title=_title(turn, occ)))
         return
-    await occurrences.answer(turn.session, occ, turn.member, Answer.done, turn.now)
-    turn.say(turn._(
-        "Thank you! «{title}» is marked done; nobody in your unit will be reminded of it again."
-    ).format(title=title))
+    await occurrences.reopen(turn.session, occ, turn.member)
+    turn.outcome(turn._("«{title}» is open again; reminders continue.").format(
+        title=_title(turn, occ)), answer_choices(turn.t, occ.id))
 
 
 @choice("na")
 async def not_applicable(turn: Turn) -> None:
     occ = await _occurrence(turn)
-    if occ is None:
+    if occ is None or await _already_done(turn, occ):
         return
     assert turn.member is not None
     await occurrences.answer(turn.session, occ, turn.member, Answer.na, turn.now)
-    turn.say(turn._("Noted: «{title}» does not apply to you. I will not remind you of it.").format(
-        title=occ.duty.title(turn.t.lang)))
+    turn.outcome(turn._("Noted: «{title}» does not apply to you. I will not remind you of it.")
+                 .format(title=_title(turn, occ)))
 
 
 @choice("later")
 async def later(turn: Turn) -> None:
     occ = await _occurrence(turn)
-    if occ is None:
+    if occ is None or await _already_done(turn, occ):
         return
     assert turn.member is not None
     parts = (turn.inbound.choice or "").split(":")
@@ -65,15 +97,15 @@ async def later(turn: Turn) -> None:
     cal = turn.app.calendar
     at = cal.window.at_or_after((turn.now + timedelta(days=days)).astimezone(tz), cal.cal)
     await occurrences.remind_later(turn.session, occ, turn.member, at, turn.now)
-    turn.say(turn._("OK, I will remind you again on {date} at {time}.").format(
+    turn.outcome(turn._("OK, I will remind you again on {date} at {time}.").format(
         date=turn.t.date(at.date(), "full"), time=turn.t.time(at, tz=tz)))
 
 
 @choice("checkin")
 async def check_in(turn: Turn) -> None:
     occ = await _occurrence(turn)
-    if occ is None:
+    if occ is None or await _already_done(turn, occ):
         return
     turn.say(turn._(
         "Check-ins in chat are coming soon. When «{title}» is finished, tap Done."
-    ).format(title=occ.duty.title(turn.t.lang)), answer_choices(turn.t, occ.id)[:1])
+    ).format(title=_title(turn, occ)), answer_choices(turn.t, occ.id)[:1])

@@ -33,6 +33,11 @@ class Turn:
     def say(self, text: str, choices: list[Choice] | None = None) -> None:
         self.replies.append(Reply(text=text, choices=tuple(choices or ())))
 
+    def outcome(self, text: str, choices: list[Choice] | None = None) -> None:
+        """The answer to a pressed button: it replaces the message whose button was pressed
+        (where the channel can edit), so its old buttons cannot be pressed again."""
+        self.replies.append(Reply(text=text, choices=tuple(choices or ()), replaces_origin=True))
+
     def add(self, reply: Reply) -> None:
         self.replies.append(reply)
 

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Answer, Member, Occurrence, OccurrenceStatus, OutboxKind, Response
+from bot.models import (
+    Answer,
+    Member,
+    Occurrence,
+    OccurrenceStatus,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Response,
+)
 from bot.services import outbox
 
 
@@ -38,11 +47,33 @@ async def answer(
     await session.flush()
 
 
+async def response_of(session: AsyncSession, occ: Occurrence, member: Member) -> str | None:
+    return await session.scalar(select(Response.answer).where(
+        Response.occurrence_id == occ.id, Response.member_id == member.id))
+
+
+async def reopen(session: AsyncSession, occ: Occurrence, member: Member) -> None:
+    """Undo "done": the duty is open again, and the member's answer is forgotten."""
+    occ.status, occ.closed_at, occ.closed_by = OccurrenceStatus.open, None, None
+    await session.execute(delete(Response).where(
+        Response.occurrence_id == occ.id, Response.member_id == member.id))
+    await session.flush()
+
+
 async def remind_later(
     session: AsyncSession, occ: Occurrence, member: Member, at: datetime, now: datetime
 ) -> None:
-    """A personal reminder at `at`; the regular ones before it are held back."""
+    """A personal reminder at `at`, replacing any earlier "later" still to come; the regular
+    ones before it are held back."""
     await answer(session, occ, member, Answer.later, now)
+    await session.execute(
+        update(OutboxMessage).where(
+            OutboxMessage.occurrence_id == occ.id,
+            OutboxMessage.recipient == outbox.member_recipient(member.id),
+            OutboxMessage.kind == OutboxKind.later,
+            OutboxMessage.status == OutboxStatus.pending,
+        ).values(status=OutboxStatus.skipped, last_error="replaced by a newer snooze")
+    )
     stage = f"later-{at.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}"
     await outbox.enqueue(session, [
         outbox.row(occ.id, outbox.member_recipient(member.id), OutboxKind.later, stage, at, now)
