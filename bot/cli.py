@@ -138,7 +138,7 @@ def unit_list(as_json: JsonOpt = False) -> None:
 
     async def work(ctx: AppContext) -> list[dict[str, Any]]:
         async with ctx.sessions() as session:
-            ordered = units.depth_order(await units.list_units(session))
+            ordered = tree.depth_order(await units.list_units(session))
             return [
                 {"id": u.id, "name": u.name, "parent_id": u.parent_id, "depth": depth,
                  "tree": "  " * depth + u.name}

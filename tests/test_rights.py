@@ -62,9 +62,12 @@ async def test_roles_in_chat(app) -> None:
     focal = await _join(app, dept, "focal", Role.focal)
     member = await _join(app, dept, "member", Role.member)
 
-    # The focal point hands out invites for members of the unit, and only those.
+    # The focal point hands out invites for members of the unit, and only those: one link
+    # for the whole committee.
     (out,) = await focal.say("/invite")
-    assert "Mã:" in out and "Sở Y tế" in out
+    assert "bao nhiêu người" in out and "4. 30 người" in out
+    (out,) = await focal.say("3")
+    assert "Mã:" in out and "Sở Y tế" in out and "15 người" in out
     (out,) = await focal.say("/invite admin")
     assert "đề nghị quản trị viên" in out and "Mã:" not in out
     (out,) = await focal.say(f"/invite member {province}")

@@ -15,6 +15,13 @@ async def subtree_ids(session: AsyncSession, root_id: int) -> list[int]:
     return list(await session.scalars(select(tree.c.id)))
 
 
+async def subtree_units(session: AsyncSession, root_id: int) -> list[Unit]:
+    """The unit and every unit below it, in tree order."""
+    ids = await subtree_ids(session, root_id)
+    found = list(await session.scalars(select(Unit).where(Unit.id.in_(ids))))
+    return [unit for _depth, unit in depth_order(found)]
+
+
 async def ancestor_ids(session: AsyncSession, unit_id: int) -> list[int]:
     """Every unit above this one (recursive CTE, the mirror of subtree_ids)."""
     up = select(Unit.parent_id).where(Unit.id == unit_id).cte("up", recursive=True)
@@ -33,3 +40,21 @@ async def path_names(session: AsyncSession, unit: Unit) -> list[str]:
         names.append(parent.name)
         parent_id = parent.parent_id
     return names[::-1]
+
+
+def depth_order(units: list[Unit]) -> list[tuple[int, Unit]]:
+    """Units as an indented tree: (depth, unit) in display order."""
+    children: dict[int | None, list[Unit]] = {}
+    known = {u.id for u in units}
+    for unit in units:
+        parent = unit.parent_id if unit.parent_id in known else None
+        children.setdefault(parent, []).append(unit)
+    out: list[tuple[int, Unit]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for unit in children.get(parent, []):
+            out.append((depth, unit))
+            walk(unit.id, depth + 1)
+
+    walk(None, 0)
+    return out

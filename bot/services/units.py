@@ -37,21 +37,3 @@ async def by_id(session: AsyncSession, unit_id: int) -> Unit | None:
 
 async def list_units(session: AsyncSession) -> list[Unit]:
     return list(await session.scalars(select(Unit).order_by(Unit.id)))
-
-
-def depth_order(units: list[Unit]) -> list[tuple[int, Unit]]:
-    """Units as an indented tree: (depth, unit) in display order."""
-    children: dict[int | None, list[Unit]] = {}
-    known = {u.id for u in units}
-    for unit in units:
-        parent = unit.parent_id if unit.parent_id in known else None
-        children.setdefault(parent, []).append(unit)
-    out: list[tuple[int, Unit]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for unit in children.get(parent, []):
-            out.append((depth, unit))
-            walk(unit.id, depth + 1)
-
-    walk(None, 0)
-    return out
