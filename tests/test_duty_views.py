@@ -224,7 +224,7 @@ async def test_deadline_dialogue_survives_a_restart_and_reaches_the_subtree(app,
     # A member of the department below sees it, with the letter's number.
     (out,) = await staff.say("/duties")
     assert ("Báo cáo sơ kết công tác bình đẳng giới — Thứ Sáu, 6 tháng 3, 2026 — còn 4 ngày — "
-            "công văn số 123/BNV-VP") in out
+            "theo Công văn số 123/BNV-VP") in out
     # The dialogue is over: neither a number nor free text does anything now.
     (out,) = await admin.say("1")
     assert "chưa hiểu" in out

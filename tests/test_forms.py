@@ -577,7 +577,7 @@ async def test_deadline_one_line_falls_back_to_asking_the_bad_part(app, clock) -
     summary = await chat.press("Sở Lao động và")
     assert summary.splitlines()[:5] == [
         "Hạn mới:", "Nội dung: Báo cáo năm", "Hạn: Thứ Hai, 1 tháng 3, 2027",
-        "Công văn số 12/UBND", "Áp dụng cho: Sở Lao động và tất cả đơn vị trực thuộc"]
+        "Theo Công văn số 12/UBND", "Áp dụng cho: Sở Lao động và tất cả đơn vị trực thuộc"]
     await chat.press("Sửa một mục")
     assert chat.labels() == ["Việc cần làm", "Hạn", "Số công văn", "Đơn vị thực hiện",
                              "Quay lại bản tóm tắt"]

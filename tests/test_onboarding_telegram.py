@@ -64,7 +64,7 @@ async def test_onboarding_over_the_bot_api(bot: AppContext, tg: FakeTelegramAPI)
     assert "Chào mừng Lan Nguyễn" in answer and "quản trị" in answer
 
     # The admin invites a member in chat; the reply carries the t.me deep link.
-    answer = await ask(tg, ADMIN, "/invite")
+    answer = await ask(tg, ADMIN, "/invite member")
     assert "https://t.me/vstbpn_test_bot?start=" in answer
     member_code = answer.split("?start=", 1)[1].split()[0]
 
