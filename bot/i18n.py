@@ -52,6 +52,15 @@ def normalize_language(code: str | None, default: str) -> str:
     return default
 
 
+_VI_WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+_VI_DATES = {
+    "full": lambda d: f"{_VI_WEEKDAYS[d.weekday()]}, ngày {d:%d/%m/%Y}",
+    "long": lambda d: f"{d:%d/%m/%Y}",
+    "short": lambda d: f"{d:%d/%m}",
+    "EEEE": lambda d: _VI_WEEKDAYS[d.weekday()],
+}
+
+
 class Translator:
     """Everything one reply needs for one language: messages, dates, numbers."""
 
@@ -67,7 +76,20 @@ class Translator:
         return self._t.ngettext(singular, plural, n)
 
     def date(self, value: date, fmt: str = "full") -> str:
+        """"full" has the weekday; "long" is the date; "short" leaves out the year. Vietnamese
+        is written as administrative texts write it: "thứ Hai, ngày 30/11/2026"."""
+        if self.lang == "vi" and fmt in _VI_DATES:
+            return _VI_DATES[fmt](value)
         return format_date(value, fmt, locale=self.locale)
+
+    def date_range(self, start: date, end: date) -> str:
+        """"từ ngày 15/11 đến ngày 15/12/2026"; "November 15 – December 15, 2026"."""
+        if self.lang == "vi":
+            first = f"{start:%d/%m}" if start.year == end.year else f"{start:%d/%m/%Y}"
+            return f"từ ngày {first} đến ngày {end:%d/%m/%Y}"
+        first = format_date(start, "MMMM d" if start.year == end.year else "long",
+                            locale=self.locale)
+        return f"{first} – {format_date(end, 'long', locale=self.locale)}"
 
     def datetime(self, value: datetime, fmt: str = "medium", tz: tzinfo | None = None) -> str:
         return format_datetime(value, fmt, tzinfo=tz, locale=self.locale)

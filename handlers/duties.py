@@ -65,8 +65,7 @@ async def calendar_file(turn: Turn) -> None:
         duties, start, end, turn.t.lang, turn.app.calendar.cal, member.unit.name, now=turn.now
     )
     text = turn._(
-        "Duty calendar of {unit}, {start} – {end}. Open the file to add the due dates to your "
+        "Duty calendar of {unit}, {range}. Open the file to add the due dates to your "
         "calendar (Google Calendar: Settings › Import; Outlook: open the file)."
-    ).format(unit=member.unit.name, start=turn.t.date(start, "long"),
-             end=turn.t.date(end, "long"))
+    ).format(unit=member.unit.name, range=turn.t.date_range(start, end))
     turn.add(Reply(text=text, file=OutFile(CALENDAR_FILE, content, "text/calendar")))

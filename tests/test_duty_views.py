@@ -56,16 +56,16 @@ async def test_duties_lists_overdue_then_upcoming_with_shifted_dates(app, clock)
     (out,) = await member.say("/duties")
     assert out.startswith("Nhiệm vụ của Sở Nội vụ")
     overdue, upcoming = out.split("Quá hạn:")[1].split("60 ngày tới:")
-    assert "Thứ Sáu, 27 tháng 2, 2026 — quá hạn 3 ngày" in overdue
+    assert "thứ Sáu, ngày 27/02/2026 — quá hạn 3 ngày" in overdue
     # 8/3/2026 is a Sunday: due Friday 6/3, four days from Monday 2/3.
-    assert ("Ngày Quốc tế Phụ nữ 8/3 năm 2026 — Thứ Sáu, 6 tháng 3, 2026 — còn 4 ngày"
+    assert ("Ngày Quốc tế Phụ nữ 8/3 năm 2026 — thứ Sáu, ngày 06/03/2026 — còn 4 ngày"
             in upcoming)
     # The April article: 30/4 and 1/5 are holidays, so the last working day is Wed 29/4.
-    assert "Thứ Tư, 29 tháng 4, 2026 — còn 58 ngày" in upcoming
-    assert "31 tháng 3, 2026" in upcoming  # March's article: Tuesday 31/3, not shifted
+    assert "thứ Tư, ngày 29/04/2026 — còn 58 ngày" in upcoming
+    assert "31/03/2026" in upcoming  # March's article: Tuesday 31/3, not shifted
     assert "20/3" not in upcoming  # the optional Happiness Day is off by default
     assert "28/6" not in upcoming  # beyond 60 days
-    assert upcoming.index("6 tháng 3") < upcoming.index("31 tháng 3") < upcoming.index("29 tháng 4")
+    assert upcoming.index("06/03") < upcoming.index("31/03") < upcoming.index("29/04")
 
 
 async def test_duties_in_english_and_when_nothing_is_due(app, clock) -> None:
@@ -92,7 +92,7 @@ async def test_done_occurrences_are_not_listed(app, clock) -> None:
     clock.set(datetime(2026, 3, 2, 9, tzinfo=VN))
     await plan(app)  # opens February's article (overdue) and 8/3 (reminder on 3/3)
     (out,) = await member.say("/duties")
-    assert "Quá hạn" in out and "6 tháng 3" in out
+    assert "Quá hạn" in out and "06/03/2026" in out
     async with app.sessions() as session, session.begin():
         occurrences = list(await session.scalars(
             select(Occurrence).where(Occurrence.unit_id == unit)))
@@ -100,7 +100,7 @@ async def test_done_occurrences_are_not_listed(app, clock) -> None:
         for occ in occurrences:
             occ.status = "done"
     (out,) = await member.say("/duties")
-    assert "Quá hạn" not in out and "6 tháng 3" not in out and "31 tháng 3, 2026" in out
+    assert "Quá hạn" not in out and "06/03/2026" not in out and "31/03/2026" in out
 
 
 # --- /calendar and the .ics file ---------------------------------------------------------
@@ -134,7 +134,7 @@ async def test_calendar_sends_an_ics_file_with_shifted_all_day_events(app, clock
 
     event = next(e for e in cal.walk("VEVENT") if str(e["UID"]).startswith(f"{womens_day.id}-"))
     description = str(event["DESCRIPTION"])
-    assert "chuyển từ Chủ Nhật, 8 tháng 3, 2026" in description
+    assert "chuyển từ Chủ nhật, ngày 08/03/2026" in description
     assert "14 ngày trước hạn, 3 ngày trước hạn, đúng ngày đến hạn, 2 ngày sau hạn" in description
     (alarm,) = event.walk("VALARM")
     assert alarm.decoded("TRIGGER") == timedelta(days=-1)
@@ -191,7 +191,7 @@ async def test_deadline_dialogue_survives_a_restart_and_reaches_the_subtree(app,
     (out,) = await admin.say("hôm qua")
     assert "chưa đọc được ngày" in out
     (out,) = await admin.say("1/3/2026")  # yesterday
-    assert "đã qua" in out and "2 tháng 3, 2026" in out
+    assert "đã qua" in out and "02/03/2026" in out
 
     # The process restarts mid-dialogue: what was entered is kept.
     restarted = await AppContext.create(app.settings, clock=clock)
@@ -206,13 +206,13 @@ async def test_deadline_dialogue_survives_a_restart_and_reaches_the_subtree(app,
         await restarted.close()
     admin = ConsoleChat(app, "boss")
     assert "Nội dung: Báo cáo sơ kết công tác bình đẳng giới" in out
-    assert "Hạn: Chủ Nhật, 8 tháng 3, 2026" in out and "Công văn số 123/BNV-VP" in out
-    assert "chuyển về ngày làm việc liền trước: Thứ Sáu, 6 tháng 3, 2026" in out
+    assert "Hạn: Chủ nhật, ngày 08/03/2026" in out and "Công văn số 123/BNV-VP" in out
+    assert "chuyển về ngày làm việc liền trước: thứ Sáu, ngày 06/03/2026" in out
     assert "1. Lưu" in out and "2. Hủy" in out
     (out,) = await admin.say("1")
-    assert "hạn Thứ Sáu, 6 tháng 3, 2026" in out
-    assert ("Ngày 8 tháng 3, 2026 là Chủ Nhật, nên hạn chuyển về ngày làm việc liền trước: "
-            "Thứ Sáu, 6 tháng 3, 2026.") in out
+    assert "hạn thứ Sáu, ngày 06/03/2026" in out
+    assert ("Ngày 08/03/2026 là Chủ nhật, nên hạn chuyển về ngày làm việc liền trước: "
+            "thứ Sáu, ngày 06/03/2026.") in out
     assert "7 ngày trước hạn, 3 ngày trước hạn, đúng ngày đến hạn, 2 ngày sau hạn" in out
 
     async with app.sessions() as session:
@@ -223,7 +223,7 @@ async def test_deadline_dialogue_survives_a_restart_and_reaches_the_subtree(app,
 
     # A member of the department below sees it, with the letter's number.
     (out,) = await staff.say("/duties")
-    assert ("Báo cáo sơ kết công tác bình đẳng giới — Thứ Sáu, 6 tháng 3, 2026 — còn 4 ngày — "
+    assert ("Báo cáo sơ kết công tác bình đẳng giới — thứ Sáu, ngày 06/03/2026 — còn 4 ngày — "
             "theo Công văn số 123/BNV-VP") in out
     # The dialogue is over: neither a number nor free text does anything now.
     (out,) = await admin.say("1")
@@ -299,18 +299,18 @@ async def test_duty_list_and_changes(app) -> None:
     (out,) = await admin.say("/duty womens_day_0803 off")
     assert "Đã thay đổi womens_day_0803" in out and "không nhắc việc" in out
     (out,) = await admin.say("/duty womens_day_0803 on")
-    assert "Hạn tiếp theo: Thứ Sáu, 6 tháng 3, 2026" in out and "Chủ Nhật" in out
+    assert "Hạn tiếp theo: thứ Sáu, ngày 06/03/2026" in out and "Chủ nhật" in out
     (out,) = await admin.say("/duty womens_day_0803 stages -10, -2, 0")
     assert "nhắc -10,-2,0" in out
     (out,) = await admin.say("/duty womens_day_0803 time 9:30")
     assert "lúc 09:30" in out
     (out,) = await admin.say("/duty womens_day_0803 shift next")
-    assert "Hạn tiếp theo: Thứ Hai, 9 tháng 3, 2026" in out
+    assert "Hạn tiếp theo: thứ Hai, ngày 09/03/2026" in out
     (out,) = await admin.say("/duty monthly_article day 25")
     # 25/3/2026 is a Wednesday.
-    assert "hằng tháng, vào ngày 25" in out and "Thứ Tư, 25 tháng 3, 2026" in out
+    assert "hằng tháng, vào ngày 25" in out and "thứ Tư, ngày 25/03/2026" in out
     (out,) = await admin.say("/duty happiness_day_2003 on")
-    assert "Hạn tiếp theo: Thứ Sáu, 20 tháng 3, 2026" in out
+    assert "Hạn tiếp theo: thứ Sáu, ngày 20/03/2026" in out
 
     duty = await _duty(app, unit, "womens_day_0803")
     assert (duty.enabled, duty.stages, duty.send_time, duty.shift) == (True, "-10,-2,0",
@@ -338,8 +338,8 @@ async def test_duty_list_and_changes(app) -> None:
     # so with shift "next" it falls due on Thursday 11/2/2027.
     (out,) = await admin.say("/duty womens_day_0803 month 2")
     assert "hằng năm vào ngày 8/2" in out
-    assert ("Ngày 8 tháng 2, 2027 là ngày nghỉ lễ (Mùng ba Tết Nguyên Đán), nên hạn chuyển sang "
-            "ngày làm việc liền sau: Thứ Năm, 11 tháng 2, 2027.") in out
+    assert ("Ngày 08/02/2027 là ngày nghỉ lễ (Mùng ba Tết Nguyên Đán), nên hạn chuyển sang "
+            "ngày làm việc liền sau: thứ Năm, ngày 11/02/2027.") in out
 
     (out,) = await admin.say("/duty no_such_duty off")
     assert "không có nhiệm vụ nào mã no_such_duty" in out

@@ -197,8 +197,8 @@ async def test_bad_answers_are_reasked_with_a_reason_then_saved_typed(app) -> No
     for bad, reason in [
         ("12/3/2026", "Tôi chưa đọc được khoảng thời gian này"),
         ("31/2/2026 - 3/3/2026", "Tôi chưa đọc được khoảng thời gian này"),
-        ("14/3/2026 - 12/3/2026", "Ngày kết thúc (12 tháng 3, 2026) sớm hơn ngày bắt đầu"),
-        ("1/3/2026 - 3/3/2026", "Ngày này đã qua (hôm nay là 2 tháng 3, 2026)"),
+        ("14/3/2026 - 12/3/2026", "Ngày kết thúc (12/03/2026) sớm hơn ngày bắt đầu"),
+        ("1/3/2026 - 3/3/2026", "Ngày này đã qua (hôm nay là 02/03/2026)"),
     ]:
         reasked(await chat.say(bad), reason, "Days?")
     assert await chat.say("12/3-14/3/2026") == "People?"
@@ -240,7 +240,7 @@ async def test_bad_answers_are_reasked_with_a_reason_then_saved_typed(app) -> No
         "Đề nghị anh/chị kiểm tra lại trước khi lưu:",
         "Title: Tập huấn Luật",
         "Kind: Training",
-        "Days: 12 tháng 3, 2026 – 14 tháng 3, 2026",
+        "Days: 12/03/2026 – 14/03/2026",
         "People: 45",
         "Women: 45",
         "Budget: 1.500.000 đồng",
@@ -298,7 +298,7 @@ async def test_change_one_answer_from_the_summary(app) -> None:
     assert out.startswith("Số này không được lớn hơn “People” (20).\nWomen?\nHiện tại: 30")
     summary = await chat.say("12")
     assert "People: 20" in summary and "Women: 12" in summary
-    assert "Title: Tập huấn Luật" in summary and "Report on: 20 tháng 3, 2026" in summary
+    assert "Title: Tập huấn Luật" in summary and "Report on: 20/03/2026" in summary
     # Change an optional answer to nothing from the summary.
     await chat.press("Sửa một mục")
     await chat.press("Report on")
@@ -337,10 +337,10 @@ async def test_save_can_send_the_person_back_and_dates_are_checked_again(app, cl
     # The summary stays open past midnight: saving asks for the dates that passed again.
     clock.advance(timedelta(hours=1))
     out = await chat.press("Lưu")
-    assert out.startswith("Ngày này đã qua (hôm nay là 12 tháng 3, 2026)")
-    assert out.endswith("Days?\nHiện tại: 11 tháng 3, 2026 – 12 tháng 3, 2026") and SAVED == []
+    assert out.startswith("Ngày này đã qua (hôm nay là 12/03/2026)")
+    assert out.endswith("Days?\nHiện tại: 11/03/2026 – 12/03/2026") and SAVED == []
     out = await chat.say("12/3/2026 - 13/3/2026")
-    assert out.startswith("Ngày này đã qua") and "Report on?\nHiện tại: 11 tháng 3, 2026" in out
+    assert out.startswith("Ngày này đã qua") and "Report on?\nHiện tại: 11/03/2026" in out
     await chat.say("25/3/2026")
     await chat.press("Lưu")
     assert SAVED[0]["report_on"] == date(2026, 3, 25) and SAVED[0]["title"] == "Tập huấn"
@@ -372,8 +372,8 @@ async def test_one_line_prefill_asks_only_what_is_missing(app) -> None:
     (reply,) = await chat.send("/toyquick Họp 10 12 1/3/2026")
     # Women > people and a past date: both reasons, then the first missing question.
     assert reply.text.splitlines() == [
-        "Số này không được lớn hơn “People” (10).", "Ngày này đã qua (hôm nay là 2 tháng 3, "
-        "2026). Vui lòng ghi một ngày từ hôm nay trở đi, ví dụ 15/12/2026.", "A toy form.",
+        "Số này không được lớn hơn “People” (10).", "Ngày này đã qua (hôm nay là 02/03/2026). "
+        "Vui lòng ghi một ngày từ hôm nay trở đi, ví dụ 15/12/2026.", "A toy form.",
         "Kind?"]
     assert chat.labels() == ["Training", "Meeting", "Hủy"]  # given fields are not gone back to
     await chat.press("Meeting")
@@ -385,7 +385,7 @@ async def test_one_line_prefill_asks_only_what_is_missing(app) -> None:
     assert await chat.say("5/3/2026") == "Press?"  # the link was given (as none)
     summary = await chat.press("Không")
     assert "Title: Họp" in summary and "People: 10" in summary and "Link: —" in summary
-    assert "Days: 12 tháng 3, 2026\n" in summary and "Budget: 2.000.000 đồng" in summary
+    assert "Days: 12/03/2026\n" in summary and "Budget: 2.000.000 đồng" in summary
     await chat.press("Lưu")
     assert SAVED[0]["people"] == 10 and SAVED[0]["women"] == 8 and SAVED[0]["budget"] == 2 * 10**6
 
@@ -419,8 +419,8 @@ async def test_a_restart_mid_form_loses_nothing(app, clock, database_url) -> Non
     restarted = await AppContext.create(make_settings(database_url), clock=clock)
     try:
         chat = Chat(restarted, chat.user)
-        assert await chat.press_value(old_button) == "Days?\nHiện tại: 12 tháng 3, 2026 – " \
-                                                     "14 tháng 3, 2026"
+        assert await chat.press_value(old_button) == "Days?\nHiện tại: 12/03/2026 – " \
+                                                     "14/03/2026"
         await chat.say("13/3/2026 - 14/3/2026")
         await chat.say("5")
         await chat.say("5")
@@ -576,7 +576,7 @@ async def test_deadline_one_line_falls_back_to_asking_the_bad_part(app, clock) -
     assert chat.button("Sở Lao động và") == "form:deadline:pick:scope:subtree"
     summary = await chat.press("Sở Lao động và")
     assert summary.splitlines()[:5] == [
-        "Hạn mới:", "Nội dung: Báo cáo năm", "Hạn: Thứ Hai, 1 tháng 3, 2027",
+        "Hạn mới:", "Nội dung: Báo cáo năm", "Hạn: thứ Hai, ngày 01/03/2027",
         "Theo Công văn số 12/UBND", "Áp dụng cho: Sở Lao động và tất cả đơn vị trực thuộc"]
     await chat.press("Sửa một mục")
     assert chat.labels() == ["Việc cần làm", "Hạn", "Số công văn", "Đơn vị thực hiện",

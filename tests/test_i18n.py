@@ -52,10 +52,22 @@ def test_placeholders_survive_translation() -> None:
 
 
 def test_dates_in_member_language() -> None:
-    assert Translator("vi").date(date(2026, 3, 8)) == "Chủ Nhật, 8 tháng 3, 2026"
+    assert Translator("vi").date(date(2026, 3, 8)) == "Chủ nhật, ngày 08/03/2026"
     assert Translator("en").date(date(2026, 3, 8)) == "Sunday, March 8, 2026"
 
 
 def test_translation_switches_by_language() -> None:
     assert Translator("vi").gettext("Choose your language:") == "Chọn ngôn ngữ:"
     assert Translator("en").gettext("Choose your language:") == "Choose your language:"
+
+
+def test_vietnamese_dates_and_ranges_follow_the_administrative_style() -> None:
+    vi, en = Translator("vi"), Translator("en")
+    assert vi.date(date(2026, 11, 30)) == "thứ Hai, ngày 30/11/2026"
+    assert vi.date(date(2026, 11, 30), "long") == "30/11/2026"
+    assert vi.date_range(date(2026, 11, 15), date(2026, 12, 15)) == \
+        "từ ngày 15/11 đến ngày 15/12/2026"
+    assert vi.date_range(date(2026, 12, 15), date(2027, 1, 15)) == \
+        "từ ngày 15/12/2026 đến ngày 15/01/2027"
+    assert en.date_range(date(2026, 11, 15), date(2026, 12, 15)) == \
+        "November 15 – December 15, 2026"

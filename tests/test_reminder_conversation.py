@@ -69,13 +69,13 @@ async def test_reminders_answers_digest_and_escalation(bot, clock, tg_api) -> No
     assert await tick(app, dispatcher, clock, datetime(2026, 3, 10, 8, 0, tzinfo=VN)) == 4
     (reminder,) = tg_api.sent_messages(AN)
     assert "«Báo cáo quý I»" in (reminder.text or "")
-    assert "Thứ Sáu, 13 tháng 3, 2026 (còn 3 ngày)" in (reminder.text or "")
+    assert "thứ Sáu, ngày 13/03/2026 (còn 3 ngày)" in (reminder.text or "")
     assert "45/STC-VP" in (reminder.text or "")
     assert reminder.callback_data[0].startswith("done:")
     assert len(reminder.callback_data) == 5
 
     occ_id = reminder.callback_data[0].split(":")[1]
-    assert "Thứ Tư, 11 tháng 3, 2026" in await press(tg_api, AN, reminder, f"later:{occ_id}:1")
+    assert "thứ Tư, ngày 11/03/2026" in await press(tg_api, AN, reminder, f"later:{occ_id}:1")
     binh_reminder = tg_api.sent_messages(BINH)[0]
     assert "không áp dụng" in await press(tg_api, BINH, binh_reminder, f"na:{occ_id}")
 

@@ -48,8 +48,8 @@ def due_lines(t: Translator, item: DutyDate, today: date | None = None) -> list[
     duty, occ = item.duty, item.occurrence
     lines = []
     if occ.starts_on < occ.due_on:
-        lines.append(t.gettext("Period: {start} – {end}").format(
-            start=t.date(occ.starts_on, "long"), end=t.date(occ.due_on, "long")))
+        lines.append(t.gettext("Period: {range}").format(
+            range=t.date_range(occ.starts_on, occ.due_on)))
     due = t.date(occ.due_on, "full")
     if today is None:
         lines.append(t.gettext("Due: {date}").format(date=due))
