@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from bot.exports.ics import build_calendar
 from bot.i18n import N_
-from bot.messages import OutFile, Reply
+from bot.messages import Choice, OutFile, Reply
 from bot.models import Role
 from bot.services import duties as duty_service
 from bot.services import occurrences
 from bot.services.calendar import DutyDate, occurrences_between
-from bot.views.duties import due_line
+from bot.views.duties import due_line, duty_title
 from handlers.duty_text import CALENDAR_FILE, UPCOMING_DAYS
 from handlers.registry import command
 from handlers.turn import Turn
@@ -47,7 +47,20 @@ async def duties_view(turn: Turn) -> None:
     else:
         lines.append(turn._("nothing due"))
     lines += ["", turn._("/calendar sends these dates as a calendar file.")]
-    turn.say("\n".join(lines))
+    if overdue or upcoming:
+        lines.append(turn._("Tap a duty below when it is done."))
+    turn.say("\n".join(lines), [
+        Choice("✅ " + _short(duty_title(t, item)),
+               f"dutydone:{item.duty.id}:{item.occurrence.key}")
+        for item in (overdue + upcoming)[:DONE_BUTTONS]
+    ])
+
+
+DONE_BUTTONS = 6
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @command("calendar", Role.member, N_("your unit's duty calendar as a file (Google, Outlook)"))

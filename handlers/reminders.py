@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.messages import Choice
 from bot.models import Answer, Occurrence, OccurrenceStatus
 from bot.parsing import parse_id
+from bot.services import duties as duty_service
 from bot.services import members, occurrences
 from bot.services.calendar import DutyDate
 from bot.views.duties import duty_title
@@ -53,6 +54,26 @@ async def done(turn: Turn) -> None:
     if occ is None or await _already_done(turn, occ):
         return
     assert turn.member is not None
+    await occurrences.answer(turn.session, occ, turn.member, Answer.done, turn.now)
+    turn.outcome(turn._(
+        "Thank you! «{title}» is marked done; nobody in your unit will be reminded of it again."
+    ).format(title=_title(turn, occ)), [Choice(turn._("↩️ Undo: not done yet"), f"undo:{occ.id}")])
+
+
+@choice("dutydone")
+async def done_from_list(turn: Turn) -> None:
+    """✅ under /duties: the due date may not be planned yet, so it is found and stored."""
+    assert turn.member is not None
+    _prefix, duty_id, key = ((turn.inbound.choice or "").split(":") + ["", ""])[:3]
+    item = await duty_service.due_date(turn.session, turn.member.unit_id, parse_id(duty_id),
+                                       key, turn.app.calendar.cal)
+    if item is None:
+        turn.outcome(turn._("That reminder is no longer available. Send /duties to see your "
+                            "duties."))
+        return
+    occ = await occurrences.ensure(turn.session, turn.member.unit_id, item, turn.now)
+    if await _already_done(turn, occ):
+        return
     await occurrences.answer(turn.session, occ, turn.member, Answer.done, turn.now)
     turn.outcome(turn._(
         "Thank you! «{title}» is marked done; nobody in your unit will be reminded of it again."

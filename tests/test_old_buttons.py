@@ -81,3 +81,22 @@ async def test_answered_reminders_say_so_and_snoozes_replace(app, clock) -> None
     async with app.sessions() as session:
         assert (await session.get(Occurrence, occ.id)).status == "open"  # type: ignore[union-attr]
     assert pending_later is not None  # An's snooze still stands after the undo
+
+
+async def test_duties_can_be_marked_done_from_the_list(app, clock) -> None:
+    unit = await add_unit(app, "Sở Tư pháp")
+    chat = ConsoleChat(app, "lan", "Lan")
+    await chat.say(await make_invite(app, unit))
+    (out,) = await chat.say("/duties")
+    assert "bấm vào nhiệm vụ" in out
+    # The first button: 8/3, not planned yet (no occurrence stored); marking it done stores it.
+    (reply,) = await handle(app, Inbound(CHANNEL, "lan", "lan", text="/duties"), BUTTONS)
+    first = reply.choices[0]
+    assert first.label.startswith("✅ ") and first.value.startswith("dutydone:")
+    assert "hoàn thành" in await press(app, "lan", first.value)
+    async with app.sessions() as session:
+        (occ,) = list(await session.scalars(select(Occurrence)))
+        assert occ.status == "done" and occ.key == "2026-03-08"
+    (out,) = await chat.say("/duties")
+    assert "8/3 năm 2026" not in out  # done: no longer listed
+    assert "không còn" in await press(app, "lan", "dutydone:99999:2026-03-08")

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import insert_ignore
 from bot.models import Duty, DutyKind, Responsible, Scope, Unit
 from bot.parsing import parse_id
+from bot.services.calendar import DutyDate
 from bot.services.tree import ancestor_ids
-from scheduler.recurrence import Recurrence, Stage
+from scheduler.recurrence import Recurrence, Stage, occurrences
+from scheduler.workdays import WorkCalendar
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "duties.json"
 DEADLINE_STAGES = "-7,-3,0,+2"
@@ -198,6 +200,23 @@ async def add_custom(
         shift=shift, scope=Scope.unit, enabled=True, letter_number=None,
         responsible=Responsible.everyone, created_at=now,
     ))
+
+
+async def due_date(
+    session: AsyncSession, unit_id: int, duty_id: int | None, key: str, cal: WorkCalendar
+) -> DutyDate | None:
+    """One due date (by its key, the written date) of a duty that applies to the unit."""
+    try:
+        nominal = date.fromisoformat(key)
+    except ValueError:
+        return None
+    duty = next((d for d in await applicable(session, unit_id) if d.id == duty_id), None)
+    if duty is None:
+        return None
+    rule = Recurrence.from_dict(duty.recurrence)
+    found = [o for o in occurrences(rule, nominal, nominal, cal, duty.shift)  # type: ignore[arg-type]
+             if o.key == key]
+    return DutyDate(duty, found[0]) if found else None
 
 
 async def find(session: AsyncSession, unit_id: int, code_or_id: str) -> Duty | None:

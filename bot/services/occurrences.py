@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import insert_ignore
 from bot.models import (
     Answer,
     Member,
@@ -18,6 +19,21 @@ from bot.models import (
     Response,
 )
 from bot.services import outbox
+from bot.services.calendar import DutyDate
+
+
+async def ensure(session: AsyncSession, unit_id: int, item: DutyDate, now: datetime) -> Occurrence:
+    """The stored occurrence of this due date, created if the planner has not reached it."""
+    await insert_ignore(session, Occurrence, [{
+        "duty_id": item.duty.id, "unit_id": unit_id, "key": item.occurrence.key,
+        "starts_on": item.occurrence.starts_on, "due_on": item.occurrence.due_on,
+        "status": OccurrenceStatus.open, "created_at": now,
+    }], ["duty_id", "unit_id", "key"])
+    occ = await session.scalar(select(Occurrence).where(
+        Occurrence.duty_id == item.duty.id, Occurrence.unit_id == unit_id,
+        Occurrence.key == item.occurrence.key))
+    assert occ is not None
+    return occ
 
 
 async def for_member(
