@@ -10,12 +10,14 @@ from sqlalchemy import select
 from bot.channels.console import CAPS, CHANNEL, ConsoleChat
 from bot.context import AppContext
 from bot.exports.ics import build_calendar
-from bot.messages import Inbound
+from bot.messages import Capabilities, Inbound
 from bot.models import Duty, Occurrence, Role
 from handlers.router import handle
 from scheduler.planner import plan
 from scheduler.workdays import WorkCalendar
 from tests.conftest import VN, add_unit, make_invite
+
+BUTTONS = Capabilities(buttons=True, max_text=4096, edits=True)
 
 
 async def _join(app: AppContext, unit_id: int, who: str, role: Role = Role.member,
@@ -284,67 +286,83 @@ async def test_deadline_cancel_and_rights(app) -> None:
 # --- /duty -------------------------------------------------------------------------------
 
 
-async def test_duty_list_and_changes(app) -> None:
+async def _press(app: AppContext, who: str, value: str) -> str:
+    (reply,) = await handle(app, Inbound(CHANNEL, who, who, choice=value), BUTTONS)
+    return reply.text + "\n" + "\n".join(f"[{c.label}|{c.value}]" for c in reply.choices)
+
+
+async def test_duty_list_and_changes_with_buttons_in_words(app) -> None:
     unit = await add_unit(app, "Sở Giáo dục")
     admin = await _join(app, unit, "boss", Role.admin)
+    women = await _duty(app, unit, "womens_day_0803")
 
-    (out,) = await admin.say("/duty")
-    assert "✅ womens_day_0803 (bật) — Lồng ghép tuyên truyền về bình đẳng giới trong các " \
-           "hoạt động kỷ niệm Ngày Quốc tế Phụ nữ 8/3" in out
-    assert "hằng năm vào ngày 8/3; nhắc -14,-3,0,+2 lúc 08:00" in out
-    assert "⏸ happiness_day_2003 (tắt)" in out
-    assert "hằng tháng, vào ngày cuối tháng" in out
-    assert "/duty <mã> stages" in out
+    (reply,) = await handle(app, Inbound(CHANNEL, "boss", "boss", text="/duty"), BUTTONS)
+    out = reply.text
+    assert "✅ Lồng ghép tuyên truyền về bình đẳng giới trong các hoạt động kỷ niệm Ngày Quốc " \
+           "tế Phụ nữ 8/3" in out
+    assert ("hằng năm vào ngày 8/3; nhắc 14 ngày trước hạn, 3 ngày trước hạn, đúng ngày đến "
+            "hạn, 2 ngày sau hạn, lúc 08:00") in out
+    assert "⏸ (đang tắt) Hưởng ứng Ngày Quốc tế Hạnh phúc" in out
+    # No codes and no lead-time syntax for a person to read or type.
+    assert "womens_day_0803" not in out and "-14,-3" not in out and "/duty <" not in out
+    assert f"duty:open:{women.id}" in [c.value for c in reply.choices]
 
-    (out,) = await admin.say("/duty womens_day_0803 off")
-    assert "Đã thay đổi womens_day_0803" in out and "không nhắc việc" in out
-    (out,) = await admin.say("/duty womens_day_0803 on")
+    out = await _press(app, "boss", f"duty:open:{women.id}")
+    assert "Người được nhắc: mọi thành viên của đơn vị" in out
     assert "Hạn tiếp theo: thứ Sáu, ngày 06/03/2026" in out and "Chủ nhật" in out
-    (out,) = await admin.say("/duty womens_day_0803 stages -10, -2, 0")
-    assert "nhắc -10,-2,0" in out
-    (out,) = await admin.say("/duty womens_day_0803 time 9:30")
-    assert "lúc 09:30" in out
-    (out,) = await admin.say("/duty womens_day_0803 shift next")
+    out = await _press(app, "boss", f"duty:off:{women.id}")
+    assert "Đã thay đổi" in out and "không nhắc việc" in out
+    out = await _press(app, "boss", f"duty:on:{women.id}")
+    assert "Hạn tiếp theo: thứ Sáu, ngày 06/03/2026" in out
+    out = await _press(app, "boss", f"duty:stages:{women.id}")
+    assert "[7 ngày trước hạn, đúng ngày đến hạn, 2 ngày sau hạn|" in out
+    await _press(app, "boss", f"duty:setstages:{women.id}:1")
+    out = await _press(app, "boss", f"duty:time:{women.id}")
+    assert "[09:00|" in out and "[16:00|" in out
+    out = await _press(app, "boss", f"duty:settime:{women.id}:0900")
+    assert "lúc 09:00" in out
+    await _press(app, "boss", f"duty:shift:{women.id}")
+    out = await _press(app, "boss", f"duty:setshift:{women.id}:next")
     assert "Hạn tiếp theo: thứ Hai, ngày 09/03/2026" in out
-    (out,) = await admin.say("/duty monthly_article day 25")
+    out = await _press(app, "boss", f"duty:who:{women.id}")
+    assert "[Cán bộ đầu mối|" in out and "[boss|" in out
+    out = await _press(app, "boss", f"duty:setwho:{women.id}:focal")
+    assert "Người được nhắc: cán bộ đầu mối" in out
+    duty = await _duty(app, unit, "womens_day_0803")
+    assert (duty.enabled, duty.stages, duty.send_time, duty.shift, duty.responsible) == (
+        True, "-7,0,+2", "09:00", "next", "focal")
+
+    # The due date: typed as people write it; a bad one is asked again.
+    article = await _duty(app, unit, "monthly_article")
+    out = await _press(app, "boss", f"duty:date:{article.id}")
+    assert "cuối" in out
+    (out,) = await admin.say("32")
+    assert "chưa đọc được" in out
+    (out,) = await admin.say("25")
     # 25/3/2026 is a Wednesday.
     assert "hằng tháng, vào ngày 25" in out and "thứ Tư, ngày 25/03/2026" in out
-    (out,) = await admin.say("/duty happiness_day_2003 on")
-    assert "Hạn tiếp theo: thứ Sáu, ngày 20/03/2026" in out
-
-    duty = await _duty(app, unit, "womens_day_0803")
-    assert (duty.enabled, duty.stages, duty.send_time, duty.shift) == (True, "-10,-2,0",
-                                                                        "09:30", "next")
-
-    # Refused politely, with an example; nothing changes.
-    for text, hint in [
-        ("/duty womens_day_0803 stages -x,3", "/duty womens_day_0803 stages -14,-3,0,+2"),
-        ("/duty womens_day_0803 stages", "/duty womens_day_0803 stages -14,-3,0,+2"),
-        ("/duty womens_day_0803 time 25:00", "/duty womens_day_0803 time 09:00"),
-        ("/duty womens_day_0803 shift later", "/duty womens_day_0803 shift previous"),
-        ("/duty womens_day_0803 day 32", "/duty womens_day_0803 day 25"),
-        ("/duty monthly_article month 3", "/duty monthly_article month 10"),
-        ("/duty annual_plan month 2", "/duty annual_plan month 10"),  # 31/2 does not exist
-    ]:
-        (out,) = await admin.say(text)
-        assert hint in out, text
-    duty = await _duty(app, unit, "womens_day_0803")
-    assert (duty.stages, duty.send_time, duty.shift) == ("-10,-2,0", "09:30", "next")
+    plan = await _duty(app, unit, "annual_plan")
+    await _press(app, "boss", f"duty:date:{plan.id}")
+    (out,) = await admin.say("31/2")  # 31/2 does not exist
+    assert "chưa đọc được" in out
+    (out,) = await admin.say("/cancel")
     assert (await _duty(app, unit, "annual_plan")).recurrence == {
         "kind": "yearly", "month": 3, "day": 31}
     assert (await _duty(app, unit, "monthly_article")).recurrence == {
         "kind": "monthly", "day": 25}
     # A yearly duty may move to another month: 8/2/2026 has passed, and 8/2/2027 is in Tết,
     # so with shift "next" it falls due on Thursday 11/2/2027.
-    (out,) = await admin.say("/duty womens_day_0803 month 2")
+    await _press(app, "boss", f"duty:date:{women.id}")
+    (out,) = await admin.say("8/2")
     assert "hằng năm vào ngày 8/2" in out
     assert ("Ngày 08/02/2027 là ngày nghỉ lễ (Mùng ba Tết Nguyên Đán), nên hạn chuyển sang "
             "ngày làm việc liền sau: thứ Năm, ngày 11/02/2027.") in out
 
-    (out,) = await admin.say("/duty no_such_duty off")
-    assert "không có nhiệm vụ nào mã no_such_duty" in out
-    (out,) = await admin.say("/duty womens_day_0803")
-    assert "womens_day_0803 (bật)" in out and "Để thay đổi" in out
+    # A forged button for a duty of another unit changes nothing.
+    other = await add_unit(app, "Sở khác")
+    foreign = await _duty(app, other, "womens_day_0803")
+    assert "không còn hiệu lực" in await _press(app, "boss", f"duty:off:{foreign.id}")
+    assert (await _duty(app, other, "womens_day_0803")).enabled
 
 
 async def test_duty_add_custom_and_deadline_date_is_fixed(app) -> None:
@@ -352,10 +370,10 @@ async def test_duty_add_custom_and_deadline_date_is_fixed(app) -> None:
     admin = await _join(app, unit, "boss", Role.admin, lang="en")
 
     (out,) = await admin.say("/duty add monthly 25 Họp giao ban Ban VSTBPN")
-    assert "Added custom-1: Họp giao ban Ban VSTBPN" in out
+    assert "Added: Họp giao ban Ban VSTBPN" in out
     assert "every month, on day 25" in out and "Wednesday, March 25, 2026" in out
     (out,) = await admin.say("/duty add yearly 20/10 Kỷ niệm 20/10")
-    assert "Added custom-2" in out and "Tuesday, October 20, 2026" in out
+    assert "Added: Kỷ niệm 20/10" in out and "Tuesday, October 20, 2026" in out
     (out,) = await admin.say("/duty add monthly last Tổng hợp tin bài")
     assert "every month, on its last day" in out and "Tuesday, March 31, 2026" in out
     for bad in ("/duty add yearly 31/02 X", "/duty add monthly 32 X", "/duty add weekly 3 X",

@@ -227,10 +227,19 @@ async def find(session: AsyncSession, unit_id: int, code_or_id: str) -> Duty | N
     return await session.scalar(query.where(Duty.code == code_or_id))
 
 
+async def of_unit(session: AsyncSession, unit_id: int, duty_id: int | None) -> Duty | None:
+    """The unit's own duty with this id (a forged id of another unit's duty finds nothing)."""
+    if duty_id is None:
+        return None
+    duty = await session.get(Duty, duty_id)
+    return duty if duty is not None and duty.unit_id == unit_id else None
+
+
 def update(
     duty: Duty, *, enabled: bool | None = None, stages: str | None = None,
     send_time: str | None = None, shift: str | None = None, day: int | None = None,
     month: int | None = None, window: tuple[time, time] | None = None,
+    responsible: Responsible | None = None, member_id: int | None = None,
 ) -> None:
     """Change a duty's settings; validates everything before changing anything."""
     check_settings(recurrence=duty.recurrence, stages=stages, send_time=send_time, shift=shift,
@@ -257,3 +266,6 @@ def update(
         duty.send_time = parse_send_time(send_time).strftime("%H:%M")
     if shift is not None:
         duty.shift = shift
+    if responsible is not None:
+        duty.responsible = responsible
+        duty.responsible_member_id = member_id if responsible == Responsible.member else None
