@@ -61,7 +61,7 @@ async def _save(turn: Turn, values: dict[str, Any]) -> None:
     if note:
         lines.append(note)
     lines.append(turn._("Reminders: {stages}").format(stages=describe_stages(turn.t, duty.stages)))
-    lines.append(turn._("Code {code}: change it with /duty {code}.").format(code=duty.code))
+    lines.append(turn._("To change it later: /duty."))
     turn.say("\n".join(lines))
 
 
