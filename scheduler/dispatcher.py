@@ -1,15 +1,24 @@
 """The dispatcher: claims due outbox rows, sends them, and records what happened.
 
-Each row is claimed (status 'sending' with a lease), sent with no database transaction open,
-and then recorded in its own transaction. A crash leaves at most the rows in flight to be
-sent again when their lease runs out; nothing is lost. Stale rows are skipped, not sent late;
-rows that come due outside the send window wait for the next working morning.
+Each row is claimed (status 'sending', a lease, and a token naming this claim), sent with no
+database transaction open, and then recorded in its own transaction. Just before sending, the
+dispatcher checks the token and renews the lease: no other process can take the row while it
+is being sent, and one whose claim was taken over (its lease ran out) is neither sent nor
+recorded. With a ``leading`` check, it also stops before the next send once it is no longer
+the leader, handing its unsent claims back.
+
+So a kill, crash or outage between a send and its record repeats that one message (sent but
+not recorded) once the lease runs out; nothing is lost, and a leadership change adds no
+repeats. This holds while a send (limiter wait included) takes less than LEASE and the
+processes' clocks agree to well within it. Stale rows are skipped, not sent late; rows that
+come due outside the send window wait for the next working morning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -47,6 +56,8 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 
 Renderer = Callable[[Translator, ReminderMessage], Reply | None]
+# Whether this process still runs the clock (scheduler.service.Leadership.confirm).
+Leading = Callable[[], Awaitable[bool]]
 
 
 @dataclass
@@ -56,6 +67,7 @@ class Stats:
     retried: int = 0
     failed: int = 0
     held: int = 0
+    lost: int = 0  # claims no longer ours (taken over after their lease, or row gone)
     reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -95,62 +107,88 @@ class Dispatcher:
         self.batch = batch
         self.paused_until: datetime | None = None  # after a 429 the whole bot waits
 
-    async def run_once(self) -> Stats:
-        """Send everything that is due now (in batches); returns what happened."""
+    async def run_once(self, leading: Leading | None = None) -> Stats:
+        """Send everything that is due now (in batches); returns what happened.
+
+        ``leading`` is asked before each send; once it says no, the run stops there.
+        """
         stats = Stats()
         while True:
             now = self.app.clock.now()
             if self.paused_until is not None and now < self.paused_until:
                 return stats
-            ids = await self._claim(now)
+            token = secrets.token_hex(16)  # a new owner for every batch
+            ids = await self._claim(now, token)
             for i, row_id in enumerate(ids):
-                await self._deliver(row_id, stats)
+                if not await self._deliver(row_id, token, stats, leading):
+                    await self._release(ids[i:], token)
+                    return stats
                 if self.paused_until is not None and self.app.clock.now() < self.paused_until:
-                    await self._release(ids[i + 1:])
+                    await self._release(ids[i + 1:], token)
                     return stats
             if len(ids) < self.batch:
                 return stats
 
-    async def _claim(self, now: datetime) -> list[int]:
+    async def _claim(self, now: datetime, token: str) -> list[int]:
+        due = or_(
+            and_(OutboxMessage.status == OutboxStatus.pending,
+                 OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.claimed_until < now),
+        )
+        pick = (
+            select(OutboxMessage.id).where(due)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch)
+        )
         async with self.app.sessions() as session, session.begin():
-            query = (
-                select(OutboxMessage.id)
-                .where(or_(
-                    and_(OutboxMessage.status == OutboxStatus.pending,
-                         OutboxMessage.next_attempt_at <= now),
-                    and_(OutboxMessage.status == OutboxStatus.sending,
-                         OutboxMessage.claimed_until < now),
-                ))
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(self.batch)
-            )
             if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(await session.scalars(query))
-            if ids:
-                await session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                    .values(status=OutboxStatus.sending, claimed_until=now + LEASE)
-                )
-            return ids
+                pick = pick.with_for_update(skip_locked=True)
+            # One statement, so two dispatchers never claim one row: SQLite runs it under its
+            # write lock; PostgreSQL skips rows another is claiming, and re-checks `due` on
+            # the row as it is once locked.
+            claimed = await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(pick), due)
+                .values(status=OutboxStatus.sending, claimed_until=now + LEASE, claim_token=token)
+                .returning(OutboxMessage.id, OutboxMessage.next_attempt_at)
+                .execution_options(synchronize_session=False)
+            )
+            return [row_id for row_id, _ in sorted(claimed, key=lambda r: (r[1], r[0]))]
 
-    async def _release(self, ids: list[int]) -> None:
-        """Give back claimed rows we will not get to before the pause ends."""
+    @staticmethod
+    async def _fence(session: AsyncSession, row_id: int, token: str, **values: object) -> bool:
+        """Update the row only if our claim on it stands (and lock it till commit)."""
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token,
+                   OutboxMessage.status == OutboxStatus.sending)
+            .values(**values).returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.first() is not None
+
+    async def _release(self, ids: list[int], token: str) -> None:
+        """Give back claimed rows we will not get to (paused, or no longer the leader)."""
         if not ids:
             return
         async with self.app.sessions() as session, session.begin():
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.sending)
-                .values(status=OutboxStatus.pending, claimed_until=None)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token,
+                       OutboxMessage.status == OutboxStatus.sending)
+                .values(status=OutboxStatus.pending, claimed_until=None, claim_token=None)
             )
 
-    async def _deliver(self, row_id: int, stats: Stats) -> None:
+    async def _deliver(
+        self, row_id: int, token: str, stats: Stats, leading: Leading | None
+    ) -> bool:
+        """Send one claimed row; False if we must stop (no longer the leader) before sending."""
         now = self.app.clock.now()
         async with self.app.sessions() as session, session.begin():
+            # Still ours? Renewing the lease now means nobody takes the row while we send.
+            if not await self._fence(session, row_id, token, claimed_until=now + LEASE):
+                stats.lost += 1
+                return True
             row = await session.get(OutboxMessage, row_id)
-            if row is None or row.status != OutboxStatus.sending:
-                return
+            assert row is not None
             unit = await session.get(Unit, row.occurrence.unit_id)
             assert unit is not None  # occurrences are deleted with their unit
             local_now = now.astimezone(unit.tz)
@@ -162,10 +200,11 @@ class Dispatcher:
             if reason is None:
                 assert target is not None
                 if not self.cal.window.contains(local_now, self.cal.cal):
-                    row.status, row.claimed_until = OutboxStatus.pending, None
+                    row.status = OutboxStatus.pending
+                    row.claimed_until, row.claim_token = None, None
                     row.next_attempt_at = self.cal.window.at_or_after(local_now, self.cal.cal)
                     stats.held += 1
-                    return
+                    return True
                 lang = target.member.language if target.member else \
                     self.app.settings.default_language
                 message = await self._message(session, row, unit, local_now, target)
@@ -173,28 +212,42 @@ class Dispatcher:
                 if reply is None:
                     reason = "nothing to say"
             if reason is not None:
-                row.status, row.last_error, row.claimed_until = OutboxStatus.skipped, reason, None
+                row.status, row.last_error = OutboxStatus.skipped, reason
+                row.claimed_until, row.claim_token = None, None
                 stats.skipped += 1
                 stats.reasons[reason] = stats.reasons.get(reason, 0) + 1
-                return
+                return True
         assert target is not None and reply is not None
         await self.limiters[target.sender.name].wait(target.chat_id, group=target.group)
+        # Last check before the send: a leader that lost its lock sends nothing more, so a
+        # leadership change can only overlap the one send already under way.
+        if leading is not None and not await leading():
+            return False
         delivery = await target.sender.send(target.chat_id, [reply])
-        await self._record(row_id, target, delivery, stats)
+        await self._record(row_id, token, target, delivery, stats)
+        return True
 
     async def _record(
-        self, row_id: int, target: _Target, delivery: Delivery, stats: Stats
+        self, row_id: int, token: str, target: _Target, delivery: Delivery, stats: Stats
     ) -> None:
         now = self.app.clock.now()
         async with self.app.sessions() as session, session.begin():
-            row = await session.get(OutboxMessage, row_id)
-            assert row is not None
-            row.attempts += 1
-            row.claimed_until = None
-            if delivery.outcome == "ok":
-                row.status, row.sent_at = OutboxStatus.sent, now
+            ok = delivery.outcome == "ok"
+            # The usual case, "sent", is recorded by the fence itself, in one statement.
+            if not await self._fence(
+                session, row_id, token, attempts=OutboxMessage.attempts + 1, claimed_until=None,
+                claim_token=None, **({"status": OutboxStatus.sent, "sent_at": now} if ok else {}),
+            ):
+                # Our send outlasted the lease and another process took the row over: it
+                # records (and may repeat) it, we must not overwrite its state.
+                stats.lost += 1
+                log.warning("outbox_claim_lost", extra={"outbox_id": row_id})
+                return
+            if ok:
                 stats.sent += 1
                 return
+            row = await session.get(OutboxMessage, row_id)
+            assert row is not None
             row.last_error = (delivery.error or delivery.outcome)[:500]
             # Flood control (429) is retried as long as it takes; other errors a few times.
             if delivery.outcome == "retry" and (

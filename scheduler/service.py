@@ -1,12 +1,15 @@
 """APScheduler as the clock: it wakes the planner and the dispatcher, nothing more.
 
 Everything that must survive a restart lives in database rows, so jobs are in memory only.
-With several bot processes on one PostgreSQL, only the holder of an advisory lock runs them.
+One process per database runs them (Leadership); the others only answer chats.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,40 +27,112 @@ _LEADER_LOCK_ID = 0x5653_5444  # "VSTD"
 
 
 class Leadership:
-    """PostgreSQL: hold pg_try_advisory_lock on one open connection. SQLite: always leader."""
+    """Who runs the clock: one process per database.
 
-    def __init__(self, app: AppContext) -> None:
+    PostgreSQL: a session-level pg_try_advisory_lock, held on one connection in AUTOCOMMIT
+    mode (a connection left idle in a transaction would be killed by servers with
+    idle_in_transaction_session_timeout, and the lock with it). SQLite: an exclusive flock on
+    ``<database>.clock.lock``, held while the process runs (an in-memory database has only
+    one process). Either is released when the process dies.
+    """
+
+    def __init__(self, app: AppContext, *, confirm_timeout: float = 5.0) -> None:
         self.app = app
-        self._conn: AsyncConnection | None = None
+        self.confirm_timeout = confirm_timeout
+        self._conn: AsyncConnection | None = None  # PostgreSQL: the lock's session
+        self._fd: int | None = None  # SQLite: the locked file
+        self._said_elsewhere = False
+
+    @property
+    def _postgres(self) -> bool:
+        return self.app.engine.dialect.name == "postgresql"
+
+    def _lock_path(self) -> str | None:
+        database = self.app.engine.url.database
+        return None if not database or database == ":memory:" else f"{database}.clock.lock"
 
     async def check(self) -> bool:
-        if self.app.engine.dialect.name != "postgresql":
+        """Keep or take the clock; False while another process has it."""
+        if await self.confirm():
             return True
-        if self._conn is not None:
-            try:
-                await self._conn.scalar(text("SELECT 1"))
-                return True
-            except Exception:  # the connection died, and the lock with it
-                log.warning("scheduler_leader_lost")
-                await self._conn.invalidate()
-                self._conn = None
+        got = await self._lock_postgres() if self._postgres else self._lock_file()
+        if got:
+            self._said_elsewhere = False
+            log.info("scheduler_leader")
+        elif not self._said_elsewhere:  # one line, not one per tick
+            self._said_elsewhere = True
+            log.log(logging.INFO if self._postgres else logging.WARNING,
+                    "scheduler_clock_elsewhere", extra={
+                        "detail": "another process runs the reminder clock on this database; "
+                                  "this one answers chats but plans and sends no reminders",
+                        "lock": self._lock_path() if not self._postgres else _LEADER_LOCK_ID,
+                    })
+        return got
+
+    async def confirm(self) -> bool:
+        """Whether we still hold the clock; cheap (one round trip), for before each send."""
+        if not self._postgres:
+            return self._fd is not None or self._lock_path() is None
+        if self._conn is None:
+            return False
+        try:
+            # A session-level lock lasts exactly as long as its session: alive means held.
+            await asyncio.wait_for(self._conn.scalar(text("SELECT 1")), self.confirm_timeout)
+            return True
+        except Exception:  # the connection died (or hangs), and the lock with it
+            log.warning("scheduler_leader_lost")
+            await self._drop()
+            return False
+
+    async def _lock_postgres(self) -> bool:
         conn = await self.app.engine.connect()
-        got = await conn.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": _LEADER_LOCK_ID})
-        await conn.commit()
+        try:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            got = await conn.scalar(
+                text("SELECT pg_try_advisory_lock(:id)"), {"id": _LEADER_LOCK_ID})
+        except BaseException:
+            await conn.close()
+            raise
         if got:
             self._conn = conn
-            log.info("scheduler_leader")
             return True
         await conn.close()
         return False
 
+    def _lock_file(self) -> bool:
+        path = self._lock_path()
+        if path is None:
+            return True
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.invalidate()
+            except Exception:
+                log.debug("scheduler_lock_connection_invalidate_failed", exc_info=True)
+
     async def release(self) -> None:
         if self._conn is not None:
-            # A session-level lock outlives the pooled connection's return: unlock explicitly.
-            await self._conn.scalar(text("SELECT pg_advisory_unlock(:id)"), {"id": _LEADER_LOCK_ID})
-            await self._conn.commit()
-            await self._conn.close()
-            self._conn = None
+            try:
+                # A session-level lock outlives the pooled connection's return: unlock.
+                await self._conn.scalar(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": _LEADER_LOCK_ID})
+                await self._conn.close()
+                self._conn = None
+            except Exception:  # the session is gone already, and the lock with it
+                await self._drop()
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file releases its flock
+            self._fd = None
 
 
 class SchedulerService:
@@ -88,11 +163,12 @@ class SchedulerService:
     async def dispatch(self) -> None:
         try:
             if await self.leadership.check():
-                stats = await self.dispatcher.run_once()
-                if stats.sent or stats.failed or stats.skipped:
+                # Confirmed before every send: a process that lost the clock stops at once.
+                stats = await self.dispatcher.run_once(self.leadership.confirm)
+                if stats.sent or stats.failed or stats.skipped or stats.lost:
                     log.info("dispatched", extra={
                         "sent": stats.sent, "skipped": stats.skipped, "failed": stats.failed,
-                        "retried": stats.retried, "held": stats.held,
+                        "retried": stats.retried, "held": stats.held, "lost": stats.lost,
                     })
         except Exception:
             log.exception("dispatch_failed")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import Counter
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select
 
 from bot.channels.telegram import CAPS
-from bot.messages import Inbound
-from bot.models import ChatAccount, Member, OutboxMessage, Role
+from bot.context import AppContext
+from bot.messages import Delivery, Inbound, SendLimits
+from bot.models import ChatAccount, Member, OutboxMessage, Responsible, Role
 from bot.services import duties
 from bot.views.reminders import render
 from handlers.router import handle
@@ -19,16 +21,71 @@ from scheduler.dispatcher import LEASE, Dispatcher
 from tests.conftest import VN, VirtualTime, add_tg_member, add_unit
 
 
+class FakeSender:
+    """A channel that notes each chat it sends to; the n-th send can be held in flight."""
+
+    name = "telegram"
+    caps = CAPS
+    limits = SendLimits()
+
+    def __init__(self, *, delay: float = 0.0, hold: int | None = None) -> None:
+        self.sent: list[str] = []
+        self.delay = delay
+        self.hold = hold
+        self.released = asyncio.Event()
+
+    async def send(self, chat_id: str, replies: list) -> Delivery:
+        self.sent.append(chat_id)
+        if len(self.sent) == self.hold:
+            await self.released.wait()
+        await asyncio.sleep(self.delay)
+        return Delivery("ok")
+
+
+async def wait_until(predicate, within: float = 30.0) -> None:
+    """Poll until true (never sleep a guessed time): tests assert on counts, not timing."""
+    async with asyncio.timeout(within):
+        while True:
+            done = predicate()
+            if inspect.isawaitable(done):
+                done = await done
+            if done:
+                return
+            await asyncio.sleep(0.005)
+
+
+async def due_reminders(app, clock, n: int, first_chat: int = 10_000) -> None:
+    """n members on Telegram (chats first_chat…), each with one reminder due now."""
+    unit = await add_unit(app, "Bộ Tư pháp")
+    await disable_catalog(app, unit)
+    async with app.sessions() as session, session.begin():
+        now = clock.now()
+        result = await session.execute(insert(Member).returning(Member.id), [
+            {"unit_id": unit, "role": "member", "full_name": f"Cán bộ {i}", "language": "vi",
+             "active": True, "created_at": now} for i in range(n)
+        ])
+        await session.execute(insert(ChatAccount), [
+            {"member_id": mid, "channel": "telegram", "external_id": str(first_chat + i),
+             "chat_id": str(first_chat + i), "created_at": now}
+            for i, mid in enumerate(result.scalars())
+        ])
+    await add_deadline(app, unit, date(2026, 3, 13), stages="0")
+    clock.set(datetime(2026, 3, 13, 8, 30, tzinfo=VN))
+    assert await planner.plan(app) == n
+
+
 def fast_dispatcher(app, sender, **kw) -> Dispatcher:
     vt = VirtualTime()
     return Dispatcher(app, [sender], render, monotonic=vt.monotonic, sleep=vt.sleep, **kw)
 
 
 async def add_deadline(app, unit: int, due: date, stages: str = "-7,-3,0,+2") -> None:
+    """A deadline for every member (so each gets the reminders, and the focal point the digest)."""
     async with app.sessions() as session, session.begin():
         await duties.add_deadline(
             session, unit_id=unit, title="Báo cáo sơ kết 6 tháng", due_on=due,
             letter_number="123/BNV-VP", now=app.clock.now(), stages=stages,
+            responsible=Responsible.everyone,
         )
 
 
@@ -110,7 +167,7 @@ async def test_downtime_sends_useful_reminders_and_skips_stale_ones(
     texts = [m.text or "" for m in tg_api.sent_messages(4001)]
     assert len(texts) == 3
     assert "hôm nay" in texts[1] or "hôm nay" in texts[2]  # the due-day reminder, sent late
-    assert any("17 thg 3" in t or "17 tháng 3" in t for t in texts)  # still useful, sent
+    assert any("17/03/2026" in t for t in texts)  # still useful, sent
     async with app.sessions() as session:
         skipped = list(await session.scalars(
             select(OutboxMessage).where(OutboxMessage.status == "skipped")))
@@ -202,3 +259,45 @@ async def test_turning_a_duty_off_stops_reminders_already_planned(
     clock.set(datetime(2026, 3, 13, 8, 0, tzinfo=VN))
     stats = await fast_dispatcher(app, tg_sender).run_once()
     assert stats.reasons == {"duty turned off": 1} and tg_api.sent_messages() == []
+
+
+async def test_a_claim_taken_over_is_neither_sent_nor_recorded_by_its_old_owner(
+    app, clock
+) -> None:
+    await due_reminders(app, clock, 3)
+    # A claims all three and hangs in its first send, longer than the lease.
+    a_sender, b_sender = FakeSender(hold=1), FakeSender(hold=2)
+    a_task = asyncio.create_task(Dispatcher(app, [a_sender], render).run_once())
+    await wait_until(lambda: len(a_sender.sent) == 1)
+    clock.advance(LEASE + timedelta(minutes=1))
+    # B takes the expired claims over, sends the first row and hangs in the second.
+    b_task = asyncio.create_task(Dispatcher(app, [b_sender], render).run_once())
+    await wait_until(lambda: len(b_sender.sent) == 2)
+    a_sender.released.set()
+    a_stats = await a_task
+    b_sender.released.set()
+    b_stats = await b_task
+
+    assert a_sender.sent == b_sender.sent[:1]  # A stops: only its row in flight went twice
+    assert a_stats.sent == 0  # and A recorded nothing: those rows are B's
+    assert b_stats.sent == 3 and len(b_sender.sent) == 3
+    async with app.sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1)] * 3
+
+
+async def test_two_dispatchers_on_one_database_never_claim_the_same_row(app, clock) -> None:
+    """Two processes dispatching at once (as before the clock lock on SQLite): each row once."""
+    await due_reminders(app, clock, 300)
+    other = await AppContext.create(app.settings, clock=clock, migrate=False)
+    try:
+        senders = [FakeSender(delay=0.002), FakeSender(delay=0.002)]
+        results = await asyncio.gather(
+            Dispatcher(app, [senders[0]], render, batch=7).run_once(),
+            Dispatcher(other, [senders[1]], render, batch=7).run_once(),
+        )
+    finally:
+        await other.close()
+    per_chat = Counter(senders[0].sent + senders[1].sent)
+    assert len(per_chat) == 300 and set(per_chat.values()) == {1}
+    assert sum(r.sent for r in results) == 300

@@ -71,10 +71,19 @@ async def test_a_year_of_reminders(app, clock, tg_api, tg_sender, database_url) 
     # Exactly what was sent reached Telegram, once each.
     assert len(tg_api.sent_messages()) == len(rows)
     by_chat = Counter(m.chat_id for m in tg_api.sent_messages())
-    # 10 enabled duties: 12 monthly articles × 4 stages (the Dec 2025 article's overdue
-    # reminder falls on 2/1/2026, the Dec 2026 one's on 4/1/2027) + 9 yearly × 4 stages = 84.
-    # The focal point also gets 21 "not answered yet" digests; the admin 21 escalations.
-    assert by_chat == {MEMBER: 84, FOCAL: 84 + 21, ADMIN: 84 + 21}
+    # Duties for everyone reach all three: 8/3, 20/10 (4 stages each), the June action month
+    # (4), the 15/11–15/12 one (3) = 15. The focal point also gets those duties' 4 "not
+    # answered yet" digests, the 3 "set the date from the letter" questions, and the duties
+    # that are theirs: 12 monthly articles × 3 stages (the Dec 2025 article's overdue reminder
+    # falls on 2/1/2026, the Dec 2026 one's in 2027) = 36, 28/6, the action month's plan,
+    # the half-year and annual reports (4 each), its report (3), three communication ticks
+    # (4 each), staff figures (3), and with the admin the annual plan and training (4 each).
+    # The admin also gets one escalation per overdue duty of the focal point's: 12 + 9 = 21.
+    assert by_chat == {
+        MEMBER: 15,
+        FOCAL: 15 + 4 + 3 + 36 + 4 + 4 + 4 + 4 + 3 + 12 + 3 + 8,
+        ADMIN: 15 + 8 + 21,
+    }
 
     def sent(code: str, member_tg: int) -> list[tuple[str, str, str]]:
         return sorted(
@@ -95,15 +104,15 @@ async def test_a_year_of_reminders(app, clock, tg_api, tg_sender, database_url) 
         ("2026-03-09 08:00", "reminder", "overdue-2"),
     ]
     assert ("2026-03-05 08:00", "focal", "digest") in sent("womens_day_0803", FOCAL)
-    assert ("2026-03-09 08:00", "escalation", "overdue-2") in sent("womens_day_0803", ADMIN)
-    # February's article: 28/2 is a Saturday → due 27/2; 7 days before is 20/2 (Tết) → 13/2.
-    assert sent("monthly_article", MEMBER) == [
+    # February's article (the focal point's): 28/2 is a Saturday → due 27/2; 7 days before
+    # is 20/2 (Tết) → 13/2. Overdue, the admin hears of it too.
+    assert sent("monthly_article", MEMBER) == []
+    assert sent("monthly_article", FOCAL) == [
         ("2026-02-13 08:00", "reminder", "before-7"),
-        ("2026-02-25 08:00", "reminder", "before-2"),
         ("2026-02-27 08:00", "reminder", "due"),
         ("2026-03-02 08:00", "reminder", "overdue-2"),
         ("2026-03-24 08:00", "reminder", "before-7"),
-        ("2026-03-27 08:00", "reminder", "before-2"),
         ("2026-03-31 08:00", "reminder", "due"),
         ("2026-04-02 08:00", "reminder", "overdue-2"),
     ]
+    assert ("2026-03-02 08:00", "escalation", "overdue-2") in sent("monthly_article", ADMIN)
