@@ -56,6 +56,7 @@ class Choice:
     label: str
     value: str
     url: str | None = None  # a link button (e.g. "talk to me privately") instead of a choice
+    row: int | None = None  # choices with the same row share one row of buttons
 
 
 @dataclass(frozen=True)

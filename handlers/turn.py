@@ -10,6 +10,7 @@ from bot.context import AppContext
 from bot.i18n import Translator
 from bot.messages import Capabilities, Choice, Inbound, Reply
 from bot.models import Conversation, Member
+from bot.views.reminders import COMBINED
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,8 +36,11 @@ class Turn:
 
     def outcome(self, text: str, choices: list[Choice] | None = None) -> None:
         """The answer to a pressed button: it replaces the message whose button was pressed
-        (where the channel can edit), so its old buttons cannot be pressed again."""
-        self.replies.append(Reply(text=text, choices=tuple(choices or ()), replaces_origin=True))
+        (where the channel can edit), so its old buttons cannot be pressed again — unless
+        that message holds other duties too (a combined reminder), which must stay."""
+        combined = (self.inbound.choice or "").endswith(COMBINED)
+        self.replies.append(Reply(text=text, choices=tuple(choices or ()),
+                                  replaces_origin=not combined))
 
     def add(self, reply: Reply) -> None:
         self.replies.append(reply)

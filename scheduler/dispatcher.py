@@ -46,7 +46,9 @@ from bot.models import (
 from bot.services import members, occurrences, outbox
 from bot.services.calendar import DutyDate
 from bot.views.reminders import ReminderMessage
+from bot.views.reminders import combine as combine_replies
 from scheduler import recurrence as rec
+from scheduler.planner import people_of
 from scheduler.ratelimit import RateLimiter
 from scheduler.workdays import Calendar
 
@@ -56,6 +58,8 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 
 Renderer = Callable[[Translator, ReminderMessage], Reply | None]
+# Several replies due to one person at once, as one message.
+Combiner = Callable[[Translator, list[Reply]], Reply]
 # Whether this process still runs the clock (scheduler.service.Leadership.confirm).
 Leading = Callable[[], Awaitable[bool]]
 
@@ -89,13 +93,14 @@ class Dispatcher:
 
     def __init__(
         self, app: AppContext, senders: list[Sender], render: Renderer, *,
-        cal: Calendar | None = None, batch: int = 100,
+        combine: Combiner = combine_replies, cal: Calendar | None = None, batch: int = 100,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.app = app
         self.senders = {sender.name: sender for sender in senders}
         self.render = render
+        self.combine = combine
         self.cal = cal or app.calendar
         self.limiters = {
             sender.name: RateLimiter(
@@ -118,18 +123,23 @@ class Dispatcher:
             if self.paused_until is not None and now < self.paused_until:
                 return stats
             token = secrets.token_hex(16)  # a new owner for every batch
-            ids = await self._claim(now, token)
-            for i, row_id in enumerate(ids):
-                if not await self._deliver(row_id, token, stats, leading):
-                    await self._release(ids[i:], token)
+            claimed = await self._claim(now, token)
+            # One message per person (or group) for everything due to them now.
+            by_recipient: dict[str, list[int]] = {}
+            for row_id, recipient in claimed:
+                by_recipient.setdefault(recipient, []).append(row_id)
+            batches = list(by_recipient.values())
+            for i, ids in enumerate(batches):
+                if not await self._deliver(ids, token, stats, leading):
+                    await self._release([x for rest in batches[i:] for x in rest], token)
                     return stats
                 if self.paused_until is not None and self.app.clock.now() < self.paused_until:
-                    await self._release(ids[i + 1:], token)
+                    await self._release([x for rest in batches[i + 1:] for x in rest], token)
                     return stats
-            if len(ids) < self.batch:
+            if len(claimed) < self.batch:
                 return stats
 
-    async def _claim(self, now: datetime, token: str) -> list[int]:
+    async def _claim(self, now: datetime, token: str) -> list[tuple[int, str]]:
         due = or_(
             and_(OutboxMessage.status == OutboxStatus.pending,
                  OutboxMessage.next_attempt_at <= now),
@@ -148,10 +158,12 @@ class Dispatcher:
             claimed = await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(pick), due)
                 .values(status=OutboxStatus.sending, claimed_until=now + LEASE, claim_token=token)
-                .returning(OutboxMessage.id, OutboxMessage.next_attempt_at)
+                .returning(OutboxMessage.id, OutboxMessage.next_attempt_at,
+                           OutboxMessage.recipient)
                 .execution_options(synchronize_session=False)
             )
-            return [row_id for row_id, _ in sorted(claimed, key=lambda r: (r[1], r[0]))]
+            ordered = sorted(claimed, key=lambda r: (r[1], r[0]))
+            return [(row_id, recipient) for row_id, _, recipient in ordered]
 
     @staticmethod
     async def _fence(session: AsyncSession, row_id: int, token: str, **values: object) -> bool:
@@ -178,54 +190,71 @@ class Dispatcher:
             )
 
     async def _deliver(
-        self, row_id: int, token: str, stats: Stats, leading: Leading | None
+        self, ids: list[int], token: str, stats: Stats, leading: Leading | None
     ) -> bool:
-        """Send one claimed row; False if we must stop (no longer the leader) before sending."""
+        """Send one recipient's claimed rows as one message; False if we must stop (no longer
+        the leader) before sending."""
         now = self.app.clock.now()
+        parts: list[tuple[int, Reply]] = []
+        target: _Target | None = None
         async with self.app.sessions() as session, session.begin():
-            # Still ours? Renewing the lease now means nobody takes the row while we send.
-            if not await self._fence(session, row_id, token, claimed_until=now + LEASE):
-                stats.lost += 1
-                return True
-            row = await session.get(OutboxMessage, row_id)
-            assert row is not None
-            unit = await session.get(Unit, row.occurrence.unit_id)
-            assert unit is not None  # occurrences are deleted with their unit
-            local_now = now.astimezone(unit.tz)
-            reason = await self._skip_reason(session, row, local_now)
-            target = None if reason else await self._target(session, row)
-            if reason is None and target is None:
-                reason = "unreachable"
-            reply = None
-            if reason is None:
-                assert target is not None
-                if not self.cal.window.contains(local_now, self.cal.cal):
-                    row.status = OutboxStatus.pending
-                    row.claimed_until, row.claim_token = None, None
-                    row.next_attempt_at = self.cal.window.at_or_after(local_now, self.cal.cal)
-                    stats.held += 1
-                    return True
-                lang = target.member.language if target.member else \
-                    self.app.settings.default_language
-                message = await self._message(session, row, unit, local_now, target)
-                reply = self.render(Translator(lang), message)
-                if reply is None:
-                    reason = "nothing to say"
-            if reason is not None:
-                row.status, row.last_error = OutboxStatus.skipped, reason
-                row.claimed_until, row.claim_token = None, None
-                stats.skipped += 1
-                stats.reasons[reason] = stats.reasons.get(reason, 0) + 1
-                return True
-        assert target is not None and reply is not None
+            for row_id in ids:
+                prepared = await self._prepare(session, row_id, token, now, stats)
+                if prepared is not None:
+                    target, reply = prepared
+                    parts.append((row_id, reply))
+        if not parts:
+            return True
+        assert target is not None
+        lang = target.member.language if target.member else self.app.settings.default_language
+        reply = self.combine(Translator(lang), [r for _, r in parts])
         await self.limiters[target.sender.name].wait(target.chat_id, group=target.group)
         # Last check before the send: a leader that lost its lock sends nothing more, so a
         # leadership change can only overlap the one send already under way.
         if leading is not None and not await leading():
             return False
         delivery = await target.sender.send(target.chat_id, [reply])
-        await self._record(row_id, token, target, delivery, stats)
+        for row_id, _ in parts:
+            await self._record(row_id, token, target, delivery, stats)
         return True
+
+    async def _prepare(
+        self, session: AsyncSession, row_id: int, token: str, now: datetime, stats: Stats
+    ) -> tuple[_Target, Reply] | None:
+        """Where and what to send for one claimed row, or None (skipped, held or lost)."""
+        # Still ours? Renewing the lease now means nobody takes the row while we send.
+        if not await self._fence(session, row_id, token, claimed_until=now + LEASE):
+            stats.lost += 1
+            return None
+        row = await session.get(OutboxMessage, row_id)
+        assert row is not None
+        unit = await session.get(Unit, row.occurrence.unit_id)
+        assert unit is not None  # occurrences are deleted with their unit
+        local_now = now.astimezone(unit.tz)
+        reason = await self._skip_reason(session, row, local_now)
+        target = None if reason else await self._target(session, row)
+        if reason is None and target is None:
+            reason = "unreachable"
+        if reason is None:
+            assert target is not None
+            if not self.cal.window.contains(local_now, self.cal.cal):
+                row.status = OutboxStatus.pending
+                row.claimed_until, row.claim_token = None, None
+                row.next_attempt_at = self.cal.window.at_or_after(local_now, self.cal.cal)
+                stats.held += 1
+                return None
+            lang = target.member.language if target.member else \
+                self.app.settings.default_language
+            message = await self._message(session, row, unit, local_now, target)
+            reply = self.render(Translator(lang), message)
+            if reply is not None:
+                return target, reply
+            reason = "nothing to say"
+        row.status, row.last_error = OutboxStatus.skipped, reason
+        row.claimed_until, row.claim_token = None, None
+        stats.skipped += 1
+        stats.reasons[reason] = stats.reasons.get(reason, 0) + 1
+        return None
 
     async def _record(
         self, row_id: int, token: str, target: _Target, delivery: Delivery, stats: Stats
@@ -319,8 +348,10 @@ class Dispatcher:
         """Everything the renderer needs to word this row."""
         missing: tuple[str, ...] = ()
         if row.kind in (OutboxKind.focal, OutboxKind.escalation):
-            missing = tuple(m.full_name for m in await occurrences.unanswered(
-                session, row.occurrence))
+            # Who of those responsible has not answered (for a focal duty: the focal point).
+            responsible = (await people_of(session, unit)).responsible(row.occurrence.duty)
+            unanswered = {m.id for m in await occurrences.unanswered(session, row.occurrence)}
+            missing = tuple(m.full_name for m in responsible if m.id in unanswered)
         about = None
         if row.kind == OutboxKind.unreachable:
             member = await members.by_id(session, int(row.stage.removeprefix("m")))

@@ -156,3 +156,28 @@ async def test_forged_or_foreign_answers_change_nothing(bot, clock, tg_api) -> N
     reply = await press(tg_api, 8001, mine_msg, f"done:{occ_id}")
     assert "không còn hiệu lực" in reply
     assert "Việc của Sở B" not in reply
+
+
+async def test_duties_due_together_come_as_one_message_with_a_row_each(
+    bot, clock, tg_api
+) -> None:
+    app, dispatcher = bot
+    unit = await add_unit(app, "Sở Xây dựng")
+    await disable_catalog(app, unit)
+    await add_tg_member(app, unit, Role.member, "Nguyễn An", AN)
+    async with app.sessions() as session, session.begin():
+        for title in ("Báo cáo quý I", "Kế hoạch tập huấn", "Hưởng ứng 8/3"):
+            await duties.add_deadline(session, unit_id=unit, title=title, stages="0",
+                                      due_on=date(2026, 3, 13), now=clock.now(),
+                                      responsible=Responsible.everyone)
+    assert await tick(app, dispatcher, clock, datetime(2026, 3, 13, 8, 0, tzinfo=VN)) == 3
+    (message,) = tg_api.sent_messages(AN)  # three duties, one message
+    text = message.text or ""
+    assert "1. 🔔" in text and "2. 🔔" in text and "3. 🔔" in text
+    rows = message.reply_markup["inline_keyboard"]  # type: ignore[index]
+    assert len(rows) == 3 and all(len(row) == 5 for row in rows)
+    assert rows[1][0]["text"].startswith("2 ") and rows[1][0]["callback_data"].startswith("done:")
+    # Each row answers its own duty, in a new message: the other duties' rows stay.
+    answer = await press(tg_api, AN, message, rows[1][0]["callback_data"])
+    assert "Kế hoạch tập huấn" in answer
+    assert tg_api.calls("editMessageText") == [] and len(tg_api.sent_messages(AN)) == 2

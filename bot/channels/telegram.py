@@ -150,11 +150,14 @@ def parse_update(data: object, bot: Bot) -> Update | None:
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.choices:
         return None
-    rows = [
-        [InlineKeyboardButton(c.label, url=c.url) if c.url
-         else InlineKeyboardButton(c.label, callback_data=c.value)]
-        for c in reply.choices
-    ]
+    rows: list[list[InlineKeyboardButton]] = []
+    for i, c in enumerate(reply.choices):
+        button = InlineKeyboardButton(c.label, url=c.url) if c.url \
+            else InlineKeyboardButton(c.label, callback_data=c.value)
+        if c.row is not None and i > 0 and reply.choices[i - 1].row == c.row:
+            rows[-1].append(button)  # one row per duty in a combined reminder
+        else:
+            rows.append([button])
     return InlineKeyboardMarkup(rows)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.i18n import Translator
@@ -38,6 +38,23 @@ def answer_choices(t: Translator, occurrence_id: int) -> list[Choice]:
 
 def _body(t: Translator, msg: ReminderMessage) -> list[str]:
     return [f"«{duty_title(t, msg.item)}»", *due_lines(t, msg.item, msg.today)]
+
+
+# Marks a choice from a combined message: its answer must not replace the whole message.
+COMBINED = ":*"
+
+
+def combine(t: Translator, replies: list[Reply]) -> Reply:
+    """Several messages due to one person at one moment, as one: numbered parts, and one row
+    of buttons per part (its number on each button)."""
+    if len(replies) == 1:
+        return replies[0]
+    texts, choices = [], []
+    for i, reply in enumerate(replies, start=1):
+        texts.append(f"{i}. {reply.text}")
+        choices += [replace(c, label=f"{i} {c.label}", row=i,
+                            value=c.value and c.value + COMBINED) for c in reply.choices]
+    return Reply("\n\n".join(texts), tuple(choices), lang=t.lang)
 
 
 def render(t: Translator, msg: ReminderMessage) -> Reply | None:
