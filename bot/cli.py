@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from bot import db
-from bot.cli_common import JsonOpt, emit, fail, with_app
+from bot.cli_common import JsonOpt, emit, fail, local_time, with_app
 from bot.cli_duties import register as register_duty_commands
 from bot.config import LANGUAGES, SettingsError, load_settings, safe_url
 from bot.context import AppContext
@@ -177,7 +177,7 @@ def invite_create(
             return {
                 "id": invite.id, "unit_id": unit, "unit": invite.unit.name, "role": role.value,
                 "code": code, "link": links[0] if links else None,
-                "expires_at": invite.expires_at.isoformat(), "uses": uses,
+                "expires_at": local_time(invite.expires_at, invite.unit), "uses": uses,
             }
 
     row = with_app(work)
@@ -206,7 +206,7 @@ def invite_list(
             now = ctx.clock.now()
             return [
                 {"id": i.id, "unit_id": i.unit_id, "unit": i.unit.name, "role": i.role,
-                 "uses": f"{i.uses}/{i.max_uses}", "expires_at": i.expires_at.isoformat(),
+                 "uses": f"{i.uses}/{i.max_uses}", "expires_at": local_time(i.expires_at, i.unit),
                  "status": "revoked" if i.revoked_at else "expired" if i.expires_at <= now
                  else "used" if i.uses >= i.max_uses else "open"}
                 for i in await invites.list_invites(session, ids)
@@ -235,7 +235,7 @@ def _member_row(m: Member) -> dict[str, Any]:
     return {
         "id": m.id, "name": m.full_name, "role": m.role, "unit_id": m.unit_id,
         "unit": m.unit.name, "language": m.language, "active": m.active,
-        "joined_at": m.created_at.isoformat(),
+        "joined_at": local_time(m.created_at, m.unit),
     }
 
 

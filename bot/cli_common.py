@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -12,6 +13,7 @@ import typer
 from bot.config import SettingsError, load_settings
 from bot.context import AppContext
 from bot.logs import setup_logging
+from bot.models import Unit
 
 T = TypeVar("T")
 
@@ -42,6 +44,11 @@ def with_app(work: Callable[[AppContext], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except SettingsError as exc:  # e.g. the database cannot be opened: one line, not a trace
         fail(str(exc))
+
+
+def local_time(moment: datetime, unit: Unit) -> str:
+    """A stored moment as the unit reads it: its own time zone, to the minute."""
+    return moment.astimezone(unit.tz).strftime("%Y-%m-%d %H:%M")
 
 
 def emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:

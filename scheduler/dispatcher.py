@@ -372,6 +372,8 @@ class Dispatcher:
             return "occurrence closed"
         if row.kind != OutboxKind.unreachable and not occ.duty.enabled:
             return "duty turned off"  # planned before an admin turned it off
+        if row.kind == OutboxKind.confirm and occ.duty.date_confirmed:
+            return "date confirmed"  # an admin set the date from the letter meanwhile
         member = None
         if row.recipient.startswith("member:"):
             member = await members.by_id(session, int(row.recipient.partition(":")[2]))

@@ -212,3 +212,10 @@ def test_duty_add_and_deadline_add(db) -> None:
     assert custom == [("2026-03-24T08:00:00+07:00", "before-1"),
                       ("2026-03-24T08:00:00+07:00", "digest"),
                       ("2026-03-25T08:00:00+07:00", "due")]
+
+
+def test_cli_times_are_the_units_local_minutes(db) -> None:
+    row = json.loads(run("invite", "create", "--unit", "1", "--json"))
+    assert len(row["expires_at"]) == 16 and row["expires_at"][10] == " "  # 2026-… 14:05
+    members_out = run("member", "list", "--json").splitlines()
+    assert json.loads(members_out[0])["joined_at"] == "2026-01-05 09:00"

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import ChatAccount, Member, Role
 from bot.services.tree import subtree_ids
 
+MAX_NAME = 255  # the column's length: a longer display name is cut, not refused
+
 # What each role may do on top of the roles below it.
 RANK = {Role.member: 0, Role.focal: 1, Role.admin: 2}
 
@@ -66,7 +68,7 @@ async def register(
 ) -> Member:
     """Create a member with this chat identity (re-using the identity row of a removed member)."""
     member = Member(
-        unit_id=unit_id, role=role.value, full_name=full_name.strip() or "?",
+        unit_id=unit_id, role=role.value, full_name=full_name.strip()[:MAX_NAME] or "?",
         language=language, active=True, created_at=now,
     )
     session.add(member)
