@@ -45,6 +45,8 @@ class Inbound:
     chat_title: str = ""
     # The bot's message whose button was pressed (channels with buttons), to update it.
     origin_message_id: str | None = None
+    # Something that happened rather than was said: "added_to_group" (the bot joined a group).
+    event: str | None = None
 
 
 # Bytes a choice's value may take: the least any channel allows for a button (Telegram: 64).

@@ -52,7 +52,9 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
             if expired and member is not None:
                 turn.say(turn._("The unfinished dialogue from before was closed after a long "
                                 "pause; nothing from it was saved."))
-            if member is None:
+            if inbound.event == "added_to_group":
+                groups.greet(turn)
+            elif member is None:
                 await onboarding.stranger(turn)
             elif _wrong_number(turn, offered):
                 return [replace(r, lang=turn.t.lang) for r in turn.replies]  # choices kept

@@ -380,3 +380,23 @@ async def test_a_reply_whose_edit_fails_is_sent_as_a_new_message(
     tg_api.push_message(MEMBER, "ok")
     (sent,) = (await tg_api.wait_for_messages(MEMBER, before + 1))[before:]
     assert sent.method == "sendMessage"
+
+
+# --- a newcomer's first hour: the bot added to a group says what it does there --------------
+
+
+async def test_added_to_a_group_the_bot_says_how_to_turn_it_on(
+    bot: AppContext, tg_api: FakeTelegramAPI
+) -> None:
+    group = -100555
+    me = {"id": 123456, "is_bot": True, "first_name": "VSTBPN", "username": "vstbpn_test_bot"}
+    adder = {"id": STRANGER, "is_bot": False, "first_name": "Lan", "language_code": "vi"}
+    tg_api.push_update({"my_chat_member": {
+        "chat": {"id": group, "type": "supergroup", "title": "Ban VSTBPN Sở"},
+        "from": adder, "date": 1767225600,
+        "old_chat_member": {"user": me, "status": "left"},
+        "new_chat_member": {"user": me, "status": "member"},
+    }})
+    (hello,) = await tg_api.wait_for_messages(group, 1)
+    assert "/group" in (hello.text or "") and "cán bộ đầu mối" in (hello.text or "")
+    assert hello.buttons[0]["url"] == "https://t.me/vstbpn_test_bot"

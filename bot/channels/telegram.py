@@ -24,7 +24,7 @@ from telegram import (
     InputFile,
     Update,
 )
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -114,6 +114,15 @@ def to_inbound(update: Update, username: str | None) -> Inbound | None:
         text, choice = "", clean(query.data)
         if query.message is not None:
             origin = str(query.message.message_id)
+    elif (joined := update.my_chat_member) is not None:
+        if joined.chat.type == ChatType.PRIVATE or joined.new_chat_member.status not in (
+                ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
+            return None
+        return Inbound(channel=CHANNEL, user_id=str(joined.from_user.id),
+                       chat_id=str(joined.chat.id), chat_type="group", event="added_to_group",
+                       display_name=clean(joined.from_user.full_name),
+                       language_hint=joined.from_user.language_code,
+                       chat_title=clean(joined.chat.title))
     elif update.message is not None and update.message.text and update.message.from_user:
         user = update.message.from_user
         chat_id, chat_type = update.message.chat.id, update.message.chat.type
