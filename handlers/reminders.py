@@ -51,7 +51,12 @@ async def _already_done(turn: Turn, occ: Occurrence) -> bool:
 @choice("done")
 async def done(turn: Turn) -> None:
     occ = await _occurrence(turn)
-    if occ is None or await _already_done(turn, occ):
+    if occ is not None:
+        await _mark_done(turn, occ)
+
+
+async def _mark_done(turn: Turn, occ: Occurrence) -> None:
+    if await _already_done(turn, occ):
         return
     assert turn.member is not None
     await occurrences.answer(turn.session, occ, turn.member, Answer.done, turn.now)
@@ -71,13 +76,8 @@ async def done_from_list(turn: Turn) -> None:
         turn.outcome(turn._("That reminder is no longer available. Send /duties to see your "
                             "duties."))
         return
-    occ = await occurrences.ensure(turn.session, turn.member.unit_id, item, turn.now)
-    if await _already_done(turn, occ):
-        return
-    await occurrences.answer(turn.session, occ, turn.member, Answer.done, turn.now)
-    turn.outcome(turn._(
-        "Thank you! «{title}» is marked done; nobody in your unit will be reminded of it again."
-    ).format(title=_title(turn, occ)), [Choice(turn._("↩️ Undo: not done yet"), f"undo:{occ.id}")])
+    await _mark_done(turn, await occurrences.ensure(turn.session, turn.member.unit_id, item,
+                                                    turn.now))
 
 
 @choice("undo")

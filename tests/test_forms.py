@@ -491,8 +491,9 @@ async def test_a_form_needs_its_role_to_the_end(app) -> None:
 
 
 def _ctx(lang: str = "vi", **values: Any) -> Ctx:
+    now = datetime(2026, 3, 2, 2, tzinfo=UTC)
     turn = SimpleNamespace(_=Translator(lang).gettext, t=Translator(lang), member=None,
-                           now=datetime(2026, 3, 2, 2, tzinfo=UTC))
+                           now=now, today=now.date())
     return Ctx(turn, values, {}, {"people": N_("People")})  # type: ignore[arg-type]
 
 

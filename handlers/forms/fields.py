@@ -10,10 +10,9 @@ import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from bot.i18n import N_
 from bot.parsing import parse_day
@@ -64,9 +63,7 @@ class Ctx:
 
     def today(self) -> date:
         """Today where the member's unit works."""
-        member = self.turn.member
-        tz = ZoneInfo(member.unit.timezone) if member is not None else UTC
-        return self.turn.now.astimezone(tz).date()
+        return self.turn.today
 
 
 Line = Callable[[Ctx, Any], str]
