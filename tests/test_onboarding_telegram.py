@@ -62,6 +62,12 @@ async def test_onboarding_over_the_bot_api(bot: AppContext, tg: FakeTelegramAPI)
     code = await make_invite(bot, unit, Role.admin)
     answer = await ask(tg, ADMIN, f"/start {code}", first_name="Lan", last_name="Nguyễn")
     assert "Chào mừng Lan Nguyễn" in answer and "quản trị" in answer
+    # Their private chat's menu now shows the admin's commands too.
+    (admin_menu,) = await tg.wait_for(
+        lambda: [c for c in tg.calls("setMyCommands") if c.params.get("scope")])
+    assert str(ADMIN) in str(admin_menu.params["scope"])
+    assert "invite" in str(admin_menu.params["commands"])
+    assert "duty" in str(admin_menu.params["commands"])
 
     # The admin invites a member in chat; the reply carries the t.me deep link.
     answer = await ask(tg, ADMIN, "/invite member")

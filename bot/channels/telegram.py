@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import secrets
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -18,6 +19,7 @@ from starlette.responses import Response
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeChat,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -42,6 +44,8 @@ from bot.context import AppContext
 from bot.i18n import Translator
 from bot.messages import Capabilities, Delivery, Inbound, Reply, SendLimits, split_text
 from bot.models import Role
+from bot.services import members
+from bot.services.members import role_allows
 from handlers.registry import COMMANDS
 from handlers.router import handle
 
@@ -277,13 +281,57 @@ def build_application(app: AppContext, *, polling: bool = True) -> Application:
         replies = await handle(app, inbound, CAPS)
         await send_replies(application.bot, inbound.chat_id, replies,
                            origin_message_id=inbound.origin_message_id, attempts=REPLY_ATTEMPTS)
+        await menus.refresh(inbound)
 
     async def on_error(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram_update_failed", exc_info=context.error)
 
+    menus = RoleMenus(app, application.bot)
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(on_error)
     return application
+
+
+def menu_for(role: Role, lang: str) -> list[BotCommand]:
+    """The commands a role may use, as Telegram's menu beside the text box shows them."""
+    t = Translator(lang)
+    return [BotCommand(c.name, t.gettext(c.help)[:256]) for c in COMMANDS.values()
+            if c.help and role_allows(role, c.role)]
+
+
+class RoleMenus:
+    """Focal points and admins see their own commands in the menu of their private chat;
+    members see the bot-wide menu. A person's role is looked up at most every few minutes."""
+
+    RECHECK = 600.0  # seconds
+
+    def __init__(self, app: AppContext, bot: Bot) -> None:
+        self.app, self.bot = app, bot
+        self._shown: dict[str, tuple[tuple[str, str] | None, float]] = {}
+
+    async def refresh(self, inbound: Inbound) -> None:
+        if inbound.chat_type != "private":
+            return
+        now = time.monotonic()
+        known = self._shown.get(inbound.user_id)
+        joining = inbound.text.startswith("/start") or bool(inbound.choice)
+        if known is not None and now - known[1] < self.RECHECK and not joining:
+            return
+        async with self.app.sessions() as session:
+            member = await members.active_member_for(session, CHANNEL, inbound.user_id)
+        shown = (member.role, member.language) if member is not None else None
+        self._shown[inbound.user_id] = (shown, now)
+        if known is not None and known[0] == shown:
+            return
+        scope = BotCommandScopeChat(int(inbound.chat_id))
+        try:
+            if shown is None or shown[0] == Role.member:
+                if known is not None and known[0] is not None:
+                    await self.bot.delete_my_commands(scope=scope)  # back to the bot-wide menu
+                return
+            await self.bot.set_my_commands(menu_for(Role(shown[0]), shown[1]), scope=scope)
+        except TelegramError:
+            log.warning("telegram_menu_not_set")
 
 
 class TelegramChannel:
@@ -380,9 +428,7 @@ class TelegramChannel:
     async def _publish_commands(self) -> None:
         """The command menu Telegram shows beside the text box, in each language."""
         for lang in LANGUAGES:
-            t = Translator(lang)
-            commands = [BotCommand(c.name, t.gettext(c.help)[:256])
-                        for c in COMMANDS.values() if c.help and c.role == Role.member]
+            commands = menu_for(Role.member, lang)
             default = lang == self.app.settings.default_language
             try:
                 await self.application.bot.set_my_commands(

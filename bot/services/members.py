@@ -16,8 +16,12 @@ MAX_NAME = 255  # the column's length: a longer display name is cut, not refused
 RANK = {Role.member: 0, Role.focal: 1, Role.admin: 2}
 
 
+def role_allows(role: Role, needed: Role) -> bool:
+    return RANK[Role(role)] >= RANK[needed]
+
+
 def has_role(member: Member, needed: Role) -> bool:
-    return RANK[Role(member.role)] >= RANK[needed]
+    return role_allows(Role(member.role), needed)
 
 
 async def by_id(session: AsyncSession, member_id: int) -> Member | None:
