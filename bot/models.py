@@ -107,6 +107,7 @@ class OutboxKind(enum.StrEnum):
     group = "group"  # posted in the unit's group chat
     unreachable = "unreachable"  # to the focal point: a member blocked the bot
     confirm = "confirm"  # to the focal point: set the due date from the guiding letter
+    removed = "removed"  # to a person just removed from their unit (no occurrence)
 
 
 class OutboxStatus(enum.StrEnum):
@@ -298,7 +299,9 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
+    # None for a notice that is about a person, not a duty (e.g. "you were removed").
+    occurrence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("occurrences.id", ondelete="CASCADE"))
     recipient: Mapped[str] = mapped_column(String(64))  # "member:12" or "group:3"
     kind: Mapped[str] = mapped_column(String(16))  # OutboxKind
     stage: Mapped[str] = mapped_column(String(32))
@@ -314,7 +317,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
-    occurrence: Mapped[Occurrence] = relationship(lazy="joined")
+    # What a notice says, filled in when it is rendered in the reader's language.
+    payload: Mapped[dict[str, Any] | None]
+    occurrence: Mapped[Occurrence | None] = relationship(lazy="joined")
 
 
 class GroupChat(Base):

@@ -228,8 +228,7 @@ class Dispatcher:
             return None
         row = await session.get(OutboxMessage, row_id)
         assert row is not None
-        unit = await session.get(Unit, row.occurrence.unit_id)
-        assert unit is not None  # occurrences are deleted with their unit
+        unit = await self._unit(session, row)
         local_now = now.astimezone(unit.tz)
         reason = await self._skip_reason(session, row, local_now)
         target = None if reason else await self._target(session, row)
@@ -309,6 +308,8 @@ class Dispatcher:
         member = target.member
         assert member is not None
         log.info("member_unreachable", extra={"member_id": member.id, "channel": account.channel})
+        if row.occurrence_id is None:
+            return  # a notice to someone who has left: nobody needs to remind them of a duty
         focals = await session.scalars(select(Member.id).where(
             Member.unit_id == member.unit_id, Member.active.is_(True), Member.role == Role.focal,
             Member.id != member.id,
@@ -341,6 +342,19 @@ class Dispatcher:
                 return _Target(sender, account.chat_id, False, member, account)
         return None
 
+    @staticmethod
+    async def _unit(session: AsyncSession, row: OutboxMessage) -> Unit:
+        """The unit the row is about: its occurrence's, or (a notice) its recipient's."""
+        if row.occurrence is not None:
+            unit_id = row.occurrence.unit_id
+        else:
+            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
+            assert member is not None  # a notice goes to a member; members are not deleted
+            unit_id = member.unit_id
+        unit = await session.get(Unit, unit_id)
+        assert unit is not None  # occurrences and members go with their unit
+        return unit
+
     async def _message(
         self, session: AsyncSession, row: OutboxMessage, unit: Unit, local_now: datetime,
         target: _Target,
@@ -357,8 +371,9 @@ class Dispatcher:
             member = await members.by_id(session, int(row.stage.removeprefix("m")))
             about = member.full_name if member else None
         link = self.app.deep_link(target.sender.name) if target.group else None
+        item = DutyDate.stored(row.occurrence) if row.occurrence is not None else None
         return ReminderMessage(
-            kind=row.kind, occurrence_id=row.occurrence_id, item=DutyDate.stored(row.occurrence),
+            kind=row.kind, occurrence_id=row.occurrence_id, item=item,
             unit_name=unit.name, today=local_now.date(), missing=missing, about=about,
             private_link=link,
         )
@@ -368,6 +383,9 @@ class Dispatcher:
     ) -> str | None:
         """Why this row should not be sent; `now` is in the unit's timezone."""
         occ = row.occurrence
+        if occ is None:  # a notice about the person: void only if they came back meanwhile
+            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
+            return "member back" if member is not None and member.active else None
         if row.kind != OutboxKind.unreachable and occ.status != OccurrenceStatus.open:
             return "occurrence closed"
         if row.kind != OutboxKind.unreachable and not occ.duty.enabled:

@@ -181,3 +181,18 @@ async def test_duties_due_together_come_as_one_message_with_a_row_each(
     answer = await press(tg_api, AN, message, rows[1][0]["callback_data"])
     assert "Kế hoạch tập huấn" in answer
     assert tg_api.calls("editMessageText") == [] and len(tg_api.sent_messages(AN)) == 2
+
+
+async def test_a_removed_member_is_told(bot, clock, tg_api) -> None:
+    app, dispatcher = bot
+    unit = await add_unit(app, "Sở Văn hóa")
+    await add_tg_member(app, unit, Role.admin, "Quản trị", ADMIN)
+    binh = await add_tg_member(app, unit, Role.member, "Trần Bình", BINH)
+    tg_api.push_message(ADMIN, f"/remove {binh}")
+    (question,) = await tg_api.wait_for_messages(ADMIN, 1)
+    await press(tg_api, ADMIN, question, f"remove:yes:{binh}")
+    clock.set(datetime(2026, 3, 3, 9, 0, tzinfo=VN))  # a working morning
+    assert (await dispatcher.run_once()).sent == 1
+    (notice,) = tg_api.sent_messages(BINH)
+    assert "không còn là thành viên của Sở Văn hóa" in (notice.text or "")
+    assert notice.buttons == []

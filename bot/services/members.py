@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import ChatAccount, Member, Role
+from bot.models import ChatAccount, Member, OutboxKind, Role
+from bot.services import outbox
 from bot.services.tree import subtree_ids
 
 MAX_NAME = 255  # the column's length: a longer display name is cut, not refused
@@ -113,6 +114,11 @@ async def manageable(session: AsyncSession, admin: Member, member_id: int) -> Me
 
 
 async def remove(session: AsyncSession, member: Member, now: datetime) -> None:
+    """The member leaves the unit and is told so (by the outbox, in their own language)."""
     member.active = False
     member.removed_at = now
     await session.flush()
+    await outbox.enqueue(session, [outbox.row(
+        None, outbox.member_recipient(member.id), OutboxKind.removed,
+        f"removed-{now:%Y%m%dT%H%M%S}", now, now, payload={"unit": member.unit.name},
+    )])

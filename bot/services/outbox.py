@@ -22,12 +22,13 @@ def group_recipient(group_id: int) -> str:
 
 
 def row(
-    occurrence_id: int, recipient: str, kind: str, stage: str, send_at: datetime, now: datetime
+    occurrence_id: int | None, recipient: str, kind: str, stage: str, send_at: datetime,
+    now: datetime, payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "occurrence_id": occurrence_id, "recipient": recipient, "kind": kind, "stage": stage,
         "send_at": send_at, "status": OutboxStatus.pending, "attempts": 0,
-        "next_attempt_at": send_at, "created_at": now,
+        "next_attempt_at": send_at, "created_at": now, "payload": payload,
     }
 
 

@@ -17,8 +17,8 @@ class ReminderMessage:
     """What one outbox row has to say, gathered from the database by the dispatcher."""
 
     kind: str  # OutboxKind
-    occurrence_id: int
-    item: DutyDate
+    occurrence_id: int | None
+    item: DutyDate | None  # None for a notice about a person (removed)
     unit_name: str
     today: date  # in the unit's timezone
     missing: tuple[str, ...] = ()  # who has not answered (digest, escalation)
@@ -37,6 +37,7 @@ def answer_choices(t: Translator, occurrence_id: int) -> list[Choice]:
 
 
 def _body(t: Translator, msg: ReminderMessage) -> list[str]:
+    assert msg.item is not None
     return [f"«{duty_title(t, msg.item)}»", *due_lines(t, msg.item, msg.today)]
 
 
@@ -59,6 +60,12 @@ def combine(t: Translator, replies: list[Reply]) -> Reply:
 
 def render(t: Translator, msg: ReminderMessage) -> Reply | None:
     """The message for one outbox row, or None when there is nothing left to say."""
+    if msg.kind == OutboxKind.removed:
+        return Reply(t.gettext(
+            "You are no longer a member of {unit} in the Ban VSTBPN assistant, so you will get "
+            "no more reminders. If this is a mistake, please contact your unit's admin."
+        ).format(unit=msg.unit_name), lang=t.lang)
+    assert msg.item is not None and msg.occurrence_id is not None
     body = _body(t, msg)
     names = "\n".join(f"• {name}" for name in msg.missing)
     kind = msg.kind
