@@ -205,6 +205,10 @@ def test_duty_add_and_deadline_add(db) -> None:
                         ("2026-03-06T08:00:00+07:00", "due"),
                         ("2026-03-09T08:00:00+07:00", "overdue-2")]
     assert all(r["duty_code"] != "custom-1" for r in rows)
+    # Phòng A has no admin: its overdue deadline is escalated to the admin of the unit above.
+    assert [(r["send_at"], r["recipient"]) for r in rows
+            if r["duty_code"] == "deadline-1" and r["kind"] == "escalation"] == [
+        ("2026-03-09T08:00:00+07:00", "Nguyễn Thị Lan")]
     custom = sorted({(r["send_at"], r["stage"]) for r in
                      sends("--unit", "1", "--from", "2026-03-02", "--to", "2026-03-31")
                      if r["duty_code"] == "custom-1"})
