@@ -11,7 +11,7 @@ from bot.channels.port import Channel
 from bot.channels.telegram import TelegramChannel, bot_username
 from bot.channels.telegram import deep_link as telegram_link
 from bot.channels.web import WebServer
-from bot.config import Settings, SettingsError, safe_url
+from bot.config import Settings, safe_url
 from bot.context import AppContext
 from bot.logs import setup_logging
 from bot.views.reminders import render as render_reminder
@@ -83,11 +83,7 @@ def secrets_of(settings: Settings) -> list[str]:
 
 def run(settings: Settings) -> None:
     """`vstbpn run`: the bot in the foreground until SIGINT or SIGTERM."""
-    if settings.telegram_token is None:
-        raise SettingsError(
-            "VSTBPN_TELEGRAM_TOKEN is not set: give the bot token from @BotFather, "
-            "e.g. export VSTBPN_TELEGRAM_TOKEN=123456:ABC..."
-        )
+    settings.require_token()  # the one channel today: refuse to start without it, in one line
     setup_logging(settings.log_level, settings.log_format, secrets_of(settings))
 
     async def main() -> None:

@@ -19,7 +19,7 @@ from bot.parsing import parse_month_day, parse_month_day_of_month
 from bot.services import duties as duty_service
 from bot.services.calendar import DutyDate, next_due
 from bot.services.duties import DutyError
-from bot.views.duties import describe_rule, duty_title
+from bot.views.duties import describe_rule, duty_title, shorten
 from scheduler import recurrence as rec
 from scheduler.planner import PlannedSend, expected_sends
 from scheduler.workdays import Calendar
@@ -69,12 +69,10 @@ def duty_row(duty: Duty, lang: str, today: date, cal: Calendar) -> dict[str, Any
     }
 
 
-def _short(text: str, width: int = 48) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
 
 def _readable(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "title": _short(row["title"]), "enabled": "on" if row["enabled"] else "off",
+    return {**row, "title": shorten(row["title"], 48),
+            "enabled": "on" if row["enabled"] else "off",
             "next_due": row["next_due"] or "-"}
 
 
@@ -265,7 +263,8 @@ def send_row(send: PlannedSend, tz: ZoneInfo, lang: str) -> dict[str, Any]:
 
 
 def _table_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "duty": row["duty_code"], "due": row["due_on"], "title": _short(row["duty"])}
+    return {**row, "duty": row["duty_code"], "due": row["due_on"],
+            "title": shorten(row["duty"], 48)}
 
 
 def calendar(

@@ -17,8 +17,6 @@ class Capabilities:
     max_text: int
     files: bool = True
     groups: bool = False
-    # Whether answered messages can be edited (e.g. their buttons removed).
-    edits: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from bot.models import Role
 from bot.services import duties as duty_service
 from bot.services import occurrences
 from bot.services.calendar import DutyDate, occurrences_between
-from bot.views.duties import due_line, duty_title
+from bot.views.duties import due_line, duty_title, shorten
 from handlers.duty_text import CALENDAR_FILE, UPCOMING_DAYS
 from handlers.registry import command
 from handlers.turn import Turn
@@ -50,7 +50,7 @@ async def duties_view(turn: Turn) -> None:
     if overdue or upcoming:
         lines.append(turn._("Tap a duty below when it is done."))
     turn.say("\n".join(lines), [
-        Choice("✅ " + _short(duty_title(t, item)),
+        Choice("✅ " + shorten(duty_title(t, item)),
                f"dutydone:{item.duty.id}:{item.occurrence.key}")
         for item in (overdue + upcoming)[:DONE_BUTTONS]
     ])
@@ -58,9 +58,6 @@ async def duties_view(turn: Turn) -> None:
 
 DONE_BUTTONS = 6
 
-
-def _short(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @command("calendar", Role.member, N_("your unit's duty calendar as a file (Google, Outlook)"))

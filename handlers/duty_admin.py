@@ -18,7 +18,7 @@ from bot.services import conversations, members
 from bot.services import duties as duty_service
 from bot.services.calendar import next_due
 from bot.services.duties import SHIFTS, DutyError
-from bot.views.duties import SHIFT_TEXTS, describe_rule, describe_stages, shift_note
+from bot.views.duties import SHIFT_TEXTS, describe_rule, describe_stages, shift_note, shorten
 from handlers.duty_text import MAX_TITLE
 from handlers.registry import choice, command, state
 from handlers.turn import Turn
@@ -95,13 +95,10 @@ async def _duty_list(turn: Turn) -> None:
             lines.append("   " + t.gettext("set by a unit above yours for all its units"))
     lines += ["", turn._("Choose a duty to change it. A deadline from a letter: /deadline")]
     turn.say("\n".join(lines), [
-        Choice(_short(duty.title(t.lang)), f"duty:open:{duty.id}")
+        Choice(shorten(duty.title(t.lang)), f"duty:open:{duty.id}")
         for duty in duties if duty.unit_id == member.unit_id
     ])
 
-
-def _short(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 async def _show(turn: Turn, duty: Duty, headline: str | None = None) -> None:

@@ -20,12 +20,12 @@ def private_link(turn: Turn) -> str | None:
 
 def greet(turn: Turn) -> None:
     """Added to a group: say what the bot does there, and how the unit turns it on."""
+    link = private_link(turn)
     turn.say(turn._(
         "Hello! I am the assistant of the Committee for the Advancement of Women. To post this "
         "unit's reminders here, its focal point or an admin sends /group in this group. "
         "Members answer me in a private chat."
-    ), [Choice(turn._("Open private chat"), "", url=link)]
-        if (link := turn.app.deep_link(turn.inbound.channel)) else None)
+    ), [Choice(turn._("Open private chat"), "", url=link)] if link else None)
 
 
 def talk_privately(turn: Turn) -> None:

@@ -56,10 +56,10 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
                 groups.greet(turn)
             elif member is None:
                 await onboarding.stranger(turn)
-            elif _wrong_number(turn, offered):
-                return [replace(r, lang=turn.t.lang) for r in turn.replies]  # choices kept
             else:
                 await members.mark_reachable(session, inbound.channel, inbound.user_id)
+                if _wrong_number(turn, offered):
+                    return [replace(r, lang=turn.t.lang) for r in turn.replies]  # choices kept
                 await _member_turn(turn)
             if not caps.buttons:
                 convo.choices = numbered_values(turn.replies)

@@ -16,7 +16,6 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.db import insert_ignore
 from bot.models import (
     Duty,
     GroupChat,
@@ -30,7 +29,8 @@ from bot.models import (
 )
 from bot.services import duties as duty_service
 from bot.services import groups as group_service
-from bot.services import outbox
+from bot.services import occurrences, outbox
+from bot.services.calendar import DutyDate
 from bot.services.duties import parse_send_time
 from scheduler import recurrence as rec
 from scheduler.workdays import Calendar
@@ -190,12 +190,8 @@ async def plan_unit(
     sends = await expected_sends(session, unit, now - lookback, now + horizon, cal)
     if not sends:
         return 0
-    keys = {(s.duty.id, s.occurrence.key): s.occurrence for s in sends}
-    await insert_ignore(session, Occurrence, [
-        {"duty_id": duty_id, "unit_id": unit.id, "key": key, "starts_on": occ.starts_on,
-         "due_on": occ.due_on, "status": OccurrenceStatus.open, "created_at": now}
-        for (duty_id, key), occ in keys.items()
-    ], ["duty_id", "unit_id", "key"])
+    keys = {(s.duty.id, s.occurrence.key): DutyDate(s.duty, s.occurrence) for s in sends}
+    await occurrences.store(session, unit.id, keys.values(), now)
     rows = await session.execute(
         select(Occurrence.id, Occurrence.duty_id, Occurrence.key, Occurrence.status).where(
             Occurrence.unit_id == unit.id,

@@ -17,7 +17,7 @@ from scheduler.planner import plan
 from scheduler.workdays import WorkCalendar
 from tests.conftest import VN, add_unit, make_invite
 
-BUTTONS = Capabilities(buttons=True, max_text=4096, edits=True)
+BUTTONS = Capabilities(buttons=True, max_text=4096)
 
 
 async def _join(app: AppContext, unit_id: int, who: str, role: Role = Role.member,

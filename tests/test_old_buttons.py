@@ -14,7 +14,7 @@ from handlers.router import handle
 from scheduler import planner
 from tests.conftest import VN, add_unit, make_invite
 
-BUTTONS = Capabilities(buttons=True, max_text=4096, edits=True)
+BUTTONS = Capabilities(buttons=True, max_text=4096)
 
 
 async def press(app, who: str, value: str) -> str:

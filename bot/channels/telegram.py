@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHANNEL = "telegram"
-CAPS = Capabilities(buttons=True, max_text=4096, files=True, groups=True, edits=True)
+CAPS = Capabilities(buttons=True, max_text=4096, files=True, groups=True)
 # Telegram's published limits: ~30 messages/s overall, 1/s per chat, 20/min per group.
 LIMITS = SendLimits(per_second=30, chat_interval=1.0, group_per_minute=20)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, select, update
@@ -22,13 +23,21 @@ from bot.services import outbox
 from bot.services.calendar import DutyDate
 
 
+async def store(
+    session: AsyncSession, unit_id: int, items: Iterable[DutyDate], now: datetime
+) -> None:
+    """Store these due dates of the unit as open occurrences, unless stored already."""
+    await insert_ignore(session, Occurrence, [
+        {"duty_id": item.duty.id, "unit_id": unit_id, "key": item.occurrence.key,
+         "starts_on": item.occurrence.starts_on, "due_on": item.occurrence.due_on,
+         "status": OccurrenceStatus.open, "created_at": now}
+        for item in items
+    ], ["duty_id", "unit_id", "key"])
+
+
 async def ensure(session: AsyncSession, unit_id: int, item: DutyDate, now: datetime) -> Occurrence:
     """The stored occurrence of this due date, created if the planner has not reached it."""
-    await insert_ignore(session, Occurrence, [{
-        "duty_id": item.duty.id, "unit_id": unit_id, "key": item.occurrence.key,
-        "starts_on": item.occurrence.starts_on, "due_on": item.occurrence.due_on,
-        "status": OccurrenceStatus.open, "created_at": now,
-    }], ["duty_id", "unit_id", "key"])
+    await store(session, unit_id, [item], now)
     occ = await session.scalar(select(Occurrence).where(
         Occurrence.duty_id == item.duty.id, Occurrence.unit_id == unit_id,
         Occurrence.key == item.occurrence.key))

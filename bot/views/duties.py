@@ -34,6 +34,11 @@ def duty_title(t: Translator, item: DutyDate) -> str:
     return f"{title} {due.year}" if title.endswith(" năm") else f"{title} năm {due.year}"
 
 
+def shorten(text: str, width: int = 40) -> str:
+    """A title cut to fit a button or a table column."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def days_left(t: Translator, due: date, today: date) -> str:
     n = (due - today).days
     if n == 0:
