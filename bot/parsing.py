@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import re
+import unicodedata
 from datetime import date
 
 from scheduler import recurrence as rec
@@ -41,6 +43,59 @@ def parse_day(text: str, year: int | None = None) -> date | None:
         return date(y, mo, d)
     except ValueError:
         return None
+
+
+def parse_recent_day(text: str, today: date) -> date | None:
+    """A day that has happened: like ``parse_day``, and "12/3" is the latest 12/3 up to
+    today (last year's when this year's is still to come)."""
+    day = parse_day(text)
+    if day is not None:
+        return day
+    day = parse_day(text, today.year)
+    if day is None and text.strip() in ("29/2", "29.2", "29/02", "29.02"):
+        day = next((date(y, 2, 29) for y in range(today.year, today.year - 8, -1)
+                    if calendar.isleap(y) and date(y, 2, 29) <= today), None)
+    elif day is not None and day > today:
+        day = parse_day(text, today.year - 1)
+    return day
+
+
+_QUARTERS = {1: (1, 3), 2: (4, 6), 3: (7, 9), 4: (10, 12)}
+
+
+def _span(year: int, first_month: int, last_month: int) -> tuple[date, date]:
+    last_day = calendar.monthrange(year, last_month)[1]
+    return date(year, first_month, 1), date(year, last_month, last_day)
+
+
+def parse_period(text: str) -> tuple[date, date] | None:
+    """A calendar period, first and last day: ``2027``, ``2027-H1``, ``2027-Q1``, ``2027-03``,
+    ``2027-01-01..2027-03-31``, and as Vietnamese write them: ``năm 2027``, ``6 tháng đầu năm
+    2027``, ``6 tháng cuối năm 2027``, ``quý 1/2027``, ``tháng 3/2027``, ``3/2027``."""
+    norm = " ".join(unicodedata.normalize("NFC", text).casefold().split())
+    norm = norm.removeprefix("năm ").strip()
+    if m := re.fullmatch(r"(\d{4})", norm, re.ASCII):
+        return _span(int(m[1]), 1, 12)
+    if m := re.fullmatch(r"(\d{4})-h([12])", norm, re.ASCII):
+        return _span(int(m[1]), 1, 6) if m[2] == "1" else _span(int(m[1]), 7, 12)
+    if m := re.fullmatch(r"6 tháng (đầu|cuối) năm (\d{4})", norm):
+        return _span(int(m[2]), 1, 6) if m[1] == "đầu" else _span(int(m[2]), 7, 12)
+    if m := (re.fullmatch(r"(\d{4})-q([1-4])", norm, re.ASCII)
+             or re.fullmatch(r"quý ([1-4]|i|ii|iii|iv)[/ ](?:năm )?(\d{4})", norm)):
+        year, q = (m[1], m[2]) if m[1].isdigit() and len(m[1]) == 4 else (m[2], m[1])
+        quarter = {"i": 1, "ii": 2, "iii": 3, "iv": 4}.get(q) or int(q)
+        return _span(int(year), *_QUARTERS[quarter])
+    if m := (re.fullmatch(r"(\d{4})-(\d{1,2})", norm, re.ASCII)
+             or re.fullmatch(r"(?:tháng )?(\d{1,2})[/-](\d{4})", norm)):
+        year, month = (m[1], m[2]) if len(m[1]) == 4 else (m[2], m[1])
+        if 1 <= int(month) <= 12:
+            return _span(int(year), int(month), int(month))
+        return None
+    if m := re.fullmatch(r"(\S+)\s*\.\.\s*(\S+)", norm):
+        start, end = parse_day(m[1]), parse_day(m[2])
+        if start is not None and end is not None and start <= end:
+            return start, end
+    return None
 
 
 def parse_month_day(text: str) -> tuple[int, int] | None:

@@ -29,7 +29,8 @@ def _deadline_note(turn: Turn, nominal: date, shift: str = "previous") -> str | 
 
 
 def _due_line(ctx: Ctx, nominal: date) -> str:
-    line = ctx.text(N_("Due: {date}"), date=ctx.turn.t.date(nominal, "full"))
+    assert ctx.turn is not None
+    line = ctx.text(N_("Due: {date}"), date=ctx.t.date(nominal, "full"))
     note = _deadline_note(ctx.turn, nominal)
     return f"{line}\n{note}" if note else line
 
@@ -39,7 +40,7 @@ def _unit(turn: Turn) -> dict[str, Any]:
     return {"unit": turn.member.unit.name}
 
 
-async def _save(turn: Turn, values: dict[str, Any]) -> None:
+async def _save(turn: Turn, values: dict[str, Any], _context: dict[str, Any]) -> None:
     member = turn.member
     assert member is not None
     nominal: date = values["due"]

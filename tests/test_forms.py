@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -44,7 +43,7 @@ CONSOLE = Capabilities(buttons=False, max_text=100_000)
 SAVED: list[dict[str, Any]] = []
 
 
-async def _save(turn: Turn, values: dict[str, Any]) -> None:
+async def _save(turn: Turn, values: dict[str, Any], _context: dict[str, Any]) -> None:
     if values["title"] == "trùng":
         raise FormError(N_("That title is taken."), field="title")
     SAVED.append(values)
@@ -492,9 +491,7 @@ async def test_a_form_needs_its_role_to_the_end(app) -> None:
 
 def _ctx(lang: str = "vi", **values: Any) -> Ctx:
     now = datetime(2026, 3, 2, 2, tzinfo=UTC)
-    turn = SimpleNamespace(_=Translator(lang).gettext, t=Translator(lang), member=None,
-                           now=now, today=now.date())
-    return Ctx(turn, values, {}, {"people": N_("People")})  # type: ignore[arg-type]
+    return Ctx(Translator(lang), now.date(), values, {}, {"people": N_("People")})
 
 
 @pytest.mark.parametrize("text, amount", [

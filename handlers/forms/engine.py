@@ -4,7 +4,8 @@ A form's state is ``convo.state == "form:<name>"`` with ``convo.data``::
 
     {"values": {field: json or None (skipped)}, "given": [prefilled fields, never asked],
      "step": field name | "summary" | "edit", "editing": bool (a field changed from the
-     summary goes back there), "picks": [values toggled so far on a multi-choice step]}
+     summary goes back there), "picks": [values toggled so far on a multi-choice step],
+     "context": {what the caller gave ``start``, handed back to ``on_save``}}
 
 Buttons are ``form:<name>:<action>[:<field>[:<value>]]``: ``pick:<field>:<value>``,
 ``tog:<field>:<value>`` and ``done:<field>`` (multi-choice), ``back:<field>``,
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 STATE_PREFIX = "form:"
 SUMMARY, EDIT = "summary", "edit"
 
-SaveHandler = Callable[[Turn, dict[str, Any]], Awaitable[None]]
+SaveHandler = Callable[[Turn, dict[str, Any], dict[str, Any]], Awaitable[None]]
 
 FORMS: dict[str, Form] = {}
 
@@ -64,7 +65,7 @@ class Form:
     name: str  # short, no ':'; the state is "form:<name>"
     title: str  # msgid, shown above the first question
     fields: tuple[Field, ...]
-    on_save: SaveHandler  # gets every field's typed value (None when skipped)
+    on_save: SaveHandler  # gets every field's typed value (None when skipped), and the context
     role: Role = Role.member
     summary_title: str = N_("Please check before saving:")
     args: Callable[[Turn], dict[str, Any]] | None = None  # placeholders for every text
@@ -104,13 +105,16 @@ def register(form: Form) -> Form:
 
 async def start(
     turn: Turn, form: Form, prefill: dict[str, Any] | None = None,
-    raw: dict[str, str] | None = None,
+    raw: dict[str, str] | None = None, context: dict[str, Any] | None = None,
+    intro: str | None = None,
 ) -> None:
     """Begin ``form``. ``prefill``: typed values, taken as they are; ``raw``: typed text
     (e.g. from a one-line command), read like answers — a bad one is asked with its reason.
     Fields given either way are not asked, but shown in the summary and can be changed there.
+    ``context`` (JSON) comes back to ``on_save``; ``intro`` (translated) replaces the title.
     """
-    data: dict[str, Any] = {"values": {}, "given": [], "step": SUMMARY, "editing": False}
+    data: dict[str, Any] = {"values": {}, "given": [], "step": SUMMARY, "editing": False,
+                            "context": context or {}, "intro": intro}
     ctx = _ctx(turn, form, data)
     notes: list[str] = []
     for f in form.fields:
@@ -264,7 +268,8 @@ async def _save(turn: Turn, form: Form, data: dict[str, Any]) -> None:
         return
     conversations.clear(turn.convo, turn.now)
     try:
-        await form.on_save(turn, {name: ctx.values.get(name) for name in form.names})
+        await form.on_save(turn, {name: ctx.values.get(name) for name in form.names},
+                           data.get("context") or {})
     except FormError as e:
         target = e.field if e.field in form.names else SUMMARY
         log.info("form_refused", extra={"form": form.name, "field": target})
@@ -301,7 +306,7 @@ def _problem(form: Form, ctx: Ctx) -> tuple[str, str] | None:
     for f in form.fields:
         value = ctx.values.get(f.name)
         try:
-            if value is None and not f.optional:
+            if value is None and f.needed(ctx):
                 raise FieldError(N_("This one is needed, so it cannot be skipped."))
             if value is not None:
                 f.check(value, ctx)
@@ -321,7 +326,7 @@ def _word(text: str) -> str | None:
 def _read(field: Field, text: str, ctx: Ctx) -> Any:
     """The typed value of an answer; None for a skipped optional field."""
     if _word(text) == "skip":
-        if field.optional:
+        if not field.needed(ctx):
             return None
         raise FieldError(N_("This one is needed, so it cannot be skipped."))
     if not text:
@@ -340,8 +345,8 @@ def _ctx(turn: Turn, form: Form, data: dict[str, Any]) -> Ctx:
         f.name: None if (raw := data["values"][f.name]) is None else f.from_json(raw)
         for f in form.fields if f.name in data["values"]
     }
-    return Ctx(turn, values, form.args(turn) if form.args else {},
-               {f.name: f.label for f in form.fields})
+    return Ctx(turn.t, turn.today, values, form.args(turn) if form.args else {},
+               {f.name: f.label for f in form.fields}, turn)
 
 
 def _active(turn: Turn) -> Form | None:
@@ -373,15 +378,16 @@ def _show(
             notes.append(problem[1])
     conversations.enter(turn.convo, form.state, turn.now, **data)
     ctx = _ctx(turn, form, data)
+    title = (data.get("intro") or ctx.text(form.title)) if intro else None
     if data["step"] == SUMMARY:
-        _summary(turn, form, ctx, notes)
+        _summary(turn, form, ctx, [*([title] if title else []), *notes])
     elif data["step"] == EDIT:
         turn.say("\n".join([*notes, turn._("Which one do you want to change?")]), [
             *(Button(ctx.label(f.name), f"{form.state}:edit:{f.name}") for f in form.fields),
             Button(turn._("Back to the summary"), f"{form.state}:summary"),
         ])
     else:
-        _ask(turn, form, data, ctx, [*notes, *([ctx.text(form.title)] if intro else [])])
+        _ask(turn, form, data, ctx, [*notes, *([title] if title else [])])
 
 
 def _summary(turn: Turn, form: Form, ctx: Ctx, notes: list[str]) -> None:
@@ -433,13 +439,13 @@ def _ask(turn: Turn, form: Form, data: dict[str, Any], ctx: Ctx, lines: list[str
         # Numbered channels: a typed "2" must stay an answer unless the step is a choice.
         choices += [
             *([Button(turn._("Back"), key.format("back"))] if back else []),
-            *([Button(turn._("Skip"), key.format("skip"))] if field.optional else []),
+            *([Button(turn._("Skip"), key.format("skip"))] if not field.needed(ctx) else []),
             Button(turn._("Cancel"), f"{form.state}:cancel"),
         ]
     else:
         hints = [
             *([turn._("“back”: the previous step")] if back else []),
-            *([turn._("“skip”: leave this one empty")] if field.optional else []),
+            *([turn._("“skip”: leave this one empty")] if not field.needed(ctx) else []),
             turn._("/cancel: stop"),
         ]
         lines.append("(" + "; ".join(hints) + ")")

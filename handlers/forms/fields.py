@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.i18n import N_
-from bot.parsing import parse_day
+from bot.parsing import parse_day, parse_period, parse_recent_day
 
 if TYPE_CHECKING:
+    from bot.i18n import Translator
     from handlers.turn import Turn
 
 
@@ -44,16 +45,19 @@ def fill(text: str, args: Mapping[str, Any]) -> str:
 
 @dataclass
 class Ctx:
-    """What a field sees while reading or showing an answer."""
+    """What a field sees while reading or showing an answer: in chat, or on the command line
+    (``turn`` None) where a file's rows are read with the same rules."""
 
-    turn: Turn
+    t: Translator
+    day: date  # today where the member's unit works
     values: dict[str, Any]  # typed answers so far (None: skipped)
     args: dict[str, Any]  # the form's placeholders
     labels: dict[str, str]  # field name → label msgid
+    turn: Turn | None = None
 
     def text(self, msgid: str, **args: Any) -> str:
         """Translate a msgid and fill its placeholders (the form's, then these)."""
-        return fill(self.turn._(msgid), {**self.args, **args})
+        return fill(self.t.gettext(msgid), {**self.args, **args})
 
     def label(self, name: str) -> str:
         return self.text(self.labels[name])
@@ -62,8 +66,7 @@ class Ctx:
         return self.text(error.reason, **error.args_)
 
     def today(self) -> date:
-        """Today where the member's unit works."""
-        return self.turn.today
+        return self.day
 
 
 Line = Callable[[Ctx, Any], str]
@@ -75,8 +78,17 @@ class Field:
     question: str  # msgid: what is asked
     label: str  # msgid: the field's short name in the summary and the "change" list
     optional: bool = False
+    # Needed after all when another field holds one of these values (a link for an article
+    # published online).
+    needed_if: tuple[str, tuple[str, ...]] | None = None
     # The field's summary line(s), instead of "label: value" (value None when skipped).
     line: Line | None = None
+
+    def needed(self, ctx: Ctx) -> bool:
+        """May this field be left empty, given the other answers?"""
+        if self.needed_if is not None and ctx.values.get(self.needed_if[0]) in self.needed_if[1]:
+            return True
+        return not self.optional
 
     def parse(self, text: str, ctx: Ctx) -> Any:
         """The typed value of a non-empty, stripped answer, or raise FieldError."""
@@ -117,6 +129,7 @@ class Count(Field):
     """A whole number ≥ 0 in ASCII digits, at most ``maximum`` and at most field ``at_most``."""
 
     at_most: str | None = None
+    minimum: int = 0
     maximum: int = 10**9
 
     def parse(self, text: str, ctx: Ctx) -> int:
@@ -124,7 +137,9 @@ class Count(Field):
             raise FieldError(N_("Please write a whole number (0 or more) in digits, like 45."))
         if len(text.lstrip("0")) > len(str(self.maximum)) or int(text) > self.maximum:
             raise FieldError(N_("That number is too large (at most {max})."),
-                             max=ctx.turn.t.number(self.maximum))
+                             max=ctx.t.number(self.maximum))
+        if int(text) < self.minimum:
+            raise FieldError(N_("This must be at least {min}."), min=str(self.minimum))
         return int(text)
 
     def check(self, value: int, ctx: Ctx) -> None:
@@ -132,10 +147,10 @@ class Count(Field):
         if limit is not None and value > limit:
             assert self.at_most is not None
             raise FieldError(N_("This cannot be more than “{other}” ({limit})."),
-                             other=ctx.label(self.at_most), limit=ctx.turn.t.number(limit))
+                             other=ctx.label(self.at_most), limit=ctx.t.number(limit))
 
     def display(self, value: int, ctx: Ctx) -> str:
-        return ctx.turn.t.number(value)
+        return ctx.t.number(value)
 
 
 _SCALES = {
@@ -173,7 +188,7 @@ class Money(Field):
         return None if rest else int(m[1]) * scale + part
 
     def display(self, value: int, ctx: Ctx) -> str:
-        return ctx.text(N_("{amount} VND"), amount=ctx.turn.t.number(value))
+        return ctx.text(N_("{amount} VND"), amount=ctx.t.number(value))
 
 
 # --- dates -------------------------------------------------------------------------------
@@ -191,16 +206,25 @@ def not_past(ctx: Ctx, day: date) -> None:
     if day < today:
         raise FieldError(N_("That date has already passed (today is {today}). Please give a "
                             "date from today on, like 15/12/2026."),
-                         today=ctx.turn.t.date(today, "long"))
+                         today=ctx.t.date(today, "long"))
+
+
+def not_future(ctx: Ctx, day: date) -> None:
+    """A Day/DayRange rule for what has happened: up to today, in the unit's time zone."""
+    today = ctx.today()
+    if day > today:
+        raise FieldError(N_("That date is still to come (today is {today}). Please give the "
+                            "day it took place."), today=ctx.t.date(today, "long"))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Day(Field):
     check_day: DayCheck | None = None  # e.g. not_past
     style: str = "long"  # how the summary shows it: "full" adds the weekday
+    recent: bool = False  # a day that has happened: "12/3" is the latest 12/3 up to today
 
     def parse(self, text: str, ctx: Ctx) -> date:
-        day = parse_day(text)
+        day = parse_recent_day(text, ctx.today()) if self.recent else parse_day(text)
         if day is None:
             raise FieldError(N_("I could not read that date. Please write it like 15/12/2026."))
         return day
@@ -216,7 +240,7 @@ class Day(Field):
         return date.fromisoformat(raw)
 
     def display(self, value: date, ctx: Ctx) -> str:
-        return ctx.turn.t.date(value, self.style)
+        return ctx.t.date(value, self.style)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,22 +248,33 @@ class DayRange(Field):
     """'12/3/2026 - 14/3/2026', '12/3-14/3/2026', '2026-03-12 đến 2026-03-14': (start, end)."""
 
     check_day: DayCheck | None = None  # applied to the first day
+    single: bool = False  # one day is an answer too: (day, day)
+    recent: bool = False  # days that have happened: "12/3-14/3" are the latest up to today
 
     def parse(self, text: str, ctx: Ctx) -> tuple[date, date]:
+        if self.single:
+            day = parse_recent_day(text, ctx.today()) if self.recent else parse_day(text)
+            if day is not None:
+                return day, day
+        last = f"{_DAY}|{_DAY_NO_YEAR}" if self.recent else _DAY
         m = re.fullmatch(
-            rf"({_DAY}|{_DAY_NO_YEAR})\s*(?:-|–|—|đến|tới|to)\s*({_DAY})", text, re.IGNORECASE
+            rf"({_DAY}|{_DAY_NO_YEAR})\s*(?:-|–|—|đến|tới|to)\s*({last})", text, re.IGNORECASE
         )
-        end = parse_day(m[2]) if m else None
+        end = None
+        if m is not None:
+            end = parse_recent_day(m[2], ctx.today()) if self.recent else parse_day(m[2])
         start = parse_day(m[1], end.year) if m and end else None
         if m is None or start is None or end is None:
-            raise FieldError(N_("I could not read those dates. Please write them like "
-                                "12/3/2026 - 14/3/2026."))
+            raise FieldError(N_("I could not read that date. Please write it like 12/3/2026, "
+                                "or two dates like 12/3/2026 - 14/3/2026.") if self.single
+                             else N_("I could not read those dates. Please write them like "
+                                     "12/3/2026 - 14/3/2026."))
         if start > end and parse_day(m[1]) is None:  # 28/12-3/1/2027: the year before
             start = parse_day(m[1], end.year - 1) or start
         if start > end:
             raise FieldError(N_("The last day ({end}) is before the first ({start})."),
-                             start=ctx.turn.t.date(start, "long"),
-                             end=ctx.turn.t.date(end, "long"))
+                             start=ctx.t.date(start, "long"),
+                             end=ctx.t.date(end, "long"))
         return start, end
 
     def check(self, value: tuple[date, date], ctx: Ctx) -> None:
@@ -253,8 +288,29 @@ class DayRange(Field):
         return date.fromisoformat(raw[0]), date.fromisoformat(raw[1])
 
     def display(self, value: tuple[date, date], ctx: Ctx) -> str:
-        start, end = (ctx.turn.t.date(d, "long") for d in value)
+        start, end = (ctx.t.date(d, "long") for d in value)
         return start if value[0] == value[1] else f"{start} – {end}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Period(DayRange):
+    """A stretch of time as people name it: 2027, 6 tháng đầu năm 2027, quý 1/2027,
+    tháng 3/2027, 2027-H1, 2027-Q1, 2027-03, or two dates."""
+
+    def parse(self, text: str, ctx: Ctx) -> tuple[date, date]:
+        found = parse_period(text)
+        if found is not None:
+            return found
+        try:
+            return super().parse(text, ctx)
+        except FieldError:
+            raise FieldError(N_("I could not read that period. Please write a year like 2027, "
+                                "a half year like 6 tháng đầu năm 2027, a quarter like quý "
+                                "1/2027, a month like tháng 3/2027, or two dates like "
+                                "1/1/2027 - 30/6/2027.")) from None
+
+    def display(self, value: tuple[date, date], ctx: Ctx) -> str:
+        return ctx.t.date_range(*value)
 
 
 # --- links -------------------------------------------------------------------------------
