@@ -61,6 +61,18 @@ _VI_DATES = {
 }
 
 
+class Local(str):
+    """A text that carries its own translations, from a data file rather than the .po catalog
+    (e.g. the activity catalog): its value is the English text, ``gettext`` picks the rest."""
+
+    translations: dict[str, str]
+
+    def __new__(cls, translations: dict[str, str]) -> Local:
+        text = super().__new__(cls, translations["en"])
+        text.translations = translations
+        return text
+
+
 class Translator:
     """Everything one reply needs for one language: messages, dates, numbers."""
 
@@ -70,6 +82,8 @@ class Translator:
         self.locale = Locale.parse(self.lang)
 
     def gettext(self, message: str) -> str:
+        if isinstance(message, Local):
+            return message.translations.get(self.lang, str(message))
         return self._t.gettext(message)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:

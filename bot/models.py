@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -334,3 +335,72 @@ class GroupChat(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime]
+
+
+class Checkin(Base):
+    """What a unit did, as a member told it: one activity of a catalog type, with its fields.
+
+    ``fields`` holds the answers as JSON (to show and change them); the numbers a report adds
+    up are in ``checkin_values``. A deleted check-in keeps its row (``deleted_at``) and its
+    revisions, and loses its values.
+    """
+
+    __tablename__ = "checkins"
+    __table_args__ = (Index("ix_checkins_unit_starts", "unit_id", "starts_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    activity: Mapped[str] = mapped_column(String(32))  # a code of the activity catalog
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    # The administrative reporting period it falls in (Nghị định 09/2019: the year runs from
+    # 15/12 of the year before to 14/12; its first half to 14/6).
+    period_year: Mapped[int] = mapped_column(Integer)
+    period_half: Mapped[int] = mapped_column(Integer)
+    occurrence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("occurrences.id", ondelete="SET NULL")
+    )
+    fields: Mapped[dict[str, Any]]
+    channel: Mapped[str] = mapped_column(String(16))  # where it was told: telegram, import…
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    deleted_at: Mapped[datetime | None]
+
+
+class CheckinValue(Base):
+    """One number of a check-in that reports add up (a count, an amount, a picked option).
+
+    The unit, type and day are copied from the check-in so a roll-up reads this table alone.
+    """
+
+    __tablename__ = "checkin_values"
+    __table_args__ = (Index("ix_checkin_values_unit_day", "unit_id", "day"),)
+
+    checkin_id: Mapped[int] = mapped_column(
+        ForeignKey("checkins.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # "women", "organisers=ban"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    activity: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class CheckinRevision(Base):
+    """Every change of a check-in: who, when, and the values before and after."""
+
+    __tablename__ = "checkin_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(
+        ForeignKey("checkins.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(12))  # created, changed, deleted
+    at: Mapped[datetime]
+    old: Mapped[dict[str, Any] | None]
+    new: Mapped[dict[str, Any] | None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 
 from bot.messages import Choice
@@ -10,10 +11,15 @@ from bot.parsing import parse_id
 from bot.services import duties as duty_service
 from bot.services import members, occurrences
 from bot.services.calendar import DutyDate
+from bot.services.duties import catalog_entry
 from bot.views.duties import duty_title
 from bot.views.reminders import answer_choices
+from handlers.checkins import begin_for_occurrence
 from handlers.registry import choice
 from handlers.turn import Turn
+
+RECENT_DAYS = 14  # "done" answers a reminder sent this recently
+MAX_PICK = 8
 
 
 async def _occurrence(turn: Turn) -> Occurrence | None:
@@ -124,9 +130,41 @@ async def later(turn: Turn) -> None:
 
 @choice("checkin")
 async def check_in(turn: Turn) -> None:
+    """"📝" on a reminder: the duty's check-in form; a duty no check-in answers (a report
+    sent up, a deadline from a letter) is answered with Done."""
     occ = await _occurrence(turn)
     if occ is None or await _already_done(turn, occ):
         return
-    turn.say(turn._(
-        "Check-ins in chat are coming soon. When «{title}» is finished, tap Done."
-    ).format(title=_title(turn, occ)), answer_choices(turn.t, occ.id)[:1])
+    if not await begin_for_occurrence(turn, occ):
+        turn.say(turn._("«{title}» has no figures to enter. When it is finished, tap Done."
+                        ).format(title=_title(turn, occ)), answer_choices(turn.t, occ.id)[:1])
+
+
+_DONE_WORDS = {"xong", "đã xong", "xong rồi", "đã xong rồi", "done", "hoàn thành",
+               "đã hoàn thành", "đã làm", "đã làm xong", "i did it", "finished"}
+
+
+def is_done_word(text: str) -> bool:
+    norm = " ".join(unicodedata.normalize("NFC", text).casefold().split()).rstrip(".!")
+    return norm in _DONE_WORDS
+
+
+async def typed_done(turn: Turn) -> bool:
+    """"xong" / "done" typed after a reminder answers it, as its Done button does; with
+    several reminders still open, the member picks which. False when no reminder is open."""
+    assert turn.member is not None
+    since = turn.now - timedelta(days=RECENT_DAYS)
+    found = await occurrences.recently_reminded(turn.session, turn.member, since)
+    if not found:
+        return False
+    if len(found) == 1:
+        occ = found[0]
+        await _mark_done(turn, occ)
+        entry = catalog_entry(occ.duty)
+        if entry is not None and entry.activity:
+            turn.say(turn._("To add the figures for the report, tap below."),
+                     [Choice(turn._("📝 Enter the results"), f"checkin:{occ.id}")])
+        return True
+    turn.say(turn._("Which one is done?"), [
+        Choice(_title(turn, occ), f"done:{occ.id}") for occ in found[:MAX_PICK]])
+    return True

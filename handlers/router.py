@@ -14,11 +14,13 @@ from bot.services import conversations, members
 from bot.services.members import has_role
 from handlers import (  # noqa: F401  (importing them registers their handlers)
     admin,
+    checkins,
     deadline,
     duties,
     duty_admin,
     general,
     groups,
+    mine,
     onboarding,
     reminders,
 )
@@ -146,5 +148,7 @@ async def _member_turn(turn: Turn) -> None:
         return
     if turn.convo.state in STATES:
         await STATES[turn.convo.state](turn)
+        return
+    if reminders.is_done_word(inbound.text) and await reminders.typed_done(turn):
         return
     turn.say(turn._("I did not understand that. Send /help to see what you can do."))

@@ -45,6 +45,15 @@ class CatalogEntry:
     enabled: bool = True
     organisation: str | None = None
     confirm_date: bool = False  # the date is a guess until the year's guiding letter
+    activity: str | None = None  # the check-in type that answers it
+    match: dict[str, str] | None = None  # answered without a reminder by check-ins like this
+
+
+def catalog_entry(duty: Duty) -> CatalogEntry | None:
+    """The catalog entry a unit's duty was installed from (None for deadlines and custom)."""
+    if duty.kind != DutyKind.catalog:
+        return None
+    return next((e for e in catalog() if e.code == duty.code), None)
 
 
 @lru_cache(maxsize=1)

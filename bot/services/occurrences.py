@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
@@ -144,3 +144,21 @@ async def answered_ahead(session: AsyncSession, unit_id: int, today: date) -> se
         )
     )
     return {(duty_id, key) for duty_id, key in rows}
+
+
+async def recently_reminded(
+    session: AsyncSession, member: Member, since: datetime
+) -> list[Occurrence]:
+    """Open occurrences of the member's unit that reminders sent to the member since then
+    were about, the latest reminded first (what "done" typed after a reminder answers)."""
+    last = func.max(OutboxMessage.sent_at)
+    rows = await session.execute(
+        select(Occurrence, last).join(OutboxMessage, OutboxMessage.occurrence_id == Occurrence.id)
+        .where(OutboxMessage.recipient == outbox.member_recipient(member.id),
+               OutboxMessage.kind.in_([OutboxKind.reminder, OutboxKind.later]),
+               OutboxMessage.status == OutboxStatus.sent, OutboxMessage.sent_at >= since,
+               Occurrence.unit_id == member.unit_id,
+               Occurrence.status == OccurrenceStatus.open)
+        .group_by(Occurrence.id).order_by(last.desc(), Occurrence.id)
+    )
+    return [occ for occ, _ in rows.unique()]

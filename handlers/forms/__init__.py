@@ -25,14 +25,16 @@ from handlers.forms.fields import (
     Money,
     MultiChoice,
     Option,
+    Period,
     Text,
     Url,
     YesNo,
+    not_future,
     not_past,
 )
 
 __all__ = [
     "FORMS", "Choice", "Count", "Ctx", "Day", "DayRange", "Field", "FieldError", "Form",
-    "FormError", "Money", "MultiChoice", "Option", "Text", "Url", "YesNo", "not_past",
-    "register", "start",
+    "FormError", "Money", "MultiChoice", "Option", "Period", "Text", "Url", "YesNo",
+    "not_future", "not_past", "register", "start",
 ]

@@ -44,6 +44,7 @@ _WORDS = {
     "back": {"back", "quay lại", "quay lai", "trở lại", "tro lai"},
     "skip": {"skip", "bỏ qua", "bo qua", "-"},
     "cancel": {"cancel", "hủy", "huy", "hủy bỏ", "huy bo"},
+    "save": {"save", "lưu", "luu", "lưu lại", "luu lai"},
 }
 
 
@@ -150,7 +151,9 @@ async def on_text(turn: Turn) -> None:
         return
     step = data.get("step")
     if step not in form.names:
-        if word == "back" and step == EDIT:
+        if word == "save" and step == SUMMARY:
+            await _save(turn, form, data)
+        elif word == "back" and step == EDIT:
             _show(turn, form, _goto(form, data, SUMMARY))
         else:
             _show(turn, form, data, [turn._("Please use one of the choices below.")])

@@ -413,6 +413,7 @@ class MultiChoice(Choice):
                 picked.add(labelled[int(n) - 1][0])
         else:
             by_label = {_norm(label): value for value, label in labelled}
+            by_label.update({value.casefold(): value for value, _ in labelled})
             picked = {by_label.get(_norm(part), "") for part in re.split(r"[,;]", text)}
             if "" in picked:
                 raise FieldError(N_("Please write the numbers of your choices, like 1,3."))
