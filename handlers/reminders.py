@@ -11,7 +11,7 @@ from bot.parsing import parse_id
 from bot.services import duties as duty_service
 from bot.services import members, occurrences
 from bot.services.calendar import DutyDate
-from bot.services.duties import catalog_entry
+from bot.services.duties import answered_by
 from bot.views.duties import duty_title
 from bot.views.reminders import answer_choices
 from handlers.checkins import begin_for_occurrence
@@ -98,7 +98,7 @@ async def undo(turn: Turn) -> None:
         return
     await occurrences.reopen(turn.session, occ, turn.member)
     turn.outcome(turn._("«{title}» is open again; reminders continue.").format(
-        title=_title(turn, occ)), answer_choices(turn.t, occ.id))
+        title=_title(turn, occ)), answer_choices(turn.t, occ.id, answered_by(occ.duty) is not None))
 
 
 @choice("na")
@@ -160,10 +160,9 @@ async def typed_done(turn: Turn) -> bool:
     if len(found) == 1:
         occ = found[0]
         await _mark_done(turn, occ)
-        entry = catalog_entry(occ.duty)
-        if entry is not None and entry.activity:
+        if answered_by(occ.duty) is not None:
             turn.say(turn._("To add the figures for the report, tap below."),
-                     [Choice(turn._("📝 Enter the results"), f"checkin:{occ.id}")])
+                     [Choice(turn._("📝 Check in now"), f"checkin:{occ.id}")])
         return True
     turn.say(turn._("Which one is done?"), [
         Choice(_title(turn, occ), f"done:{occ.id}") for occ in found[:MAX_PICK]])

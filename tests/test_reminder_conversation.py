@@ -72,7 +72,9 @@ async def test_reminders_answers_digest_and_escalation(bot, clock, tg_api) -> No
     assert "thứ Sáu, ngày 13/03/2026 (còn 3 ngày)" in (reminder.text or "")
     assert "45/STC-VP" in (reminder.text or "")
     assert reminder.callback_data[0].startswith("done:")
-    assert len(reminder.callback_data) == 5
+    # A deadline from a letter has no figures to check in: Done, later ×2, not applicable.
+    assert len(reminder.callback_data) == 4 and not any(
+        data.startswith("checkin:") for data in reminder.callback_data)
 
     occ_id = reminder.callback_data[0].split(":")[1]
     assert "thứ Tư, ngày 11/03/2026" in await press(tg_api, AN, reminder, f"later:{occ_id}:1")
@@ -175,7 +177,7 @@ async def test_duties_due_together_come_as_one_message_with_a_row_each(
     text = message.text or ""
     assert "1. 🔔" in text and "2. 🔔" in text and "3. 🔔" in text
     rows = message.reply_markup["inline_keyboard"]  # type: ignore[index]
-    assert len(rows) == 3 and all(len(row) == 5 for row in rows)
+    assert len(rows) == 3 and all(len(row) == 4 for row in rows)
     assert rows[1][0]["text"].startswith("2 ") and rows[1][0]["callback_data"].startswith("done:")
     # Each row answers its own duty, in a new message: the other duties' rows stay.
     answer = await press(tg_api, AN, message, rows[1][0]["callback_data"])

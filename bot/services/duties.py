@@ -56,6 +56,12 @@ def catalog_entry(duty: Duty) -> CatalogEntry | None:
     return next((e for e in catalog() if e.code == duty.code), None)
 
 
+def answered_by(duty: Duty) -> str | None:
+    """The check-in type that answers the duty, if any (a report sent up has none)."""
+    entry = catalog_entry(duty)
+    return entry.activity if entry else None
+
+
 @lru_cache(maxsize=1)
 def catalog() -> tuple[CatalogEntry, ...]:
     data = json.loads(CATALOG.read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ from bot.i18n import Translator
 from bot.messages import Choice, Reply
 from bot.models import OutboxKind
 from bot.services.calendar import DutyDate
+from bot.services.duties import answered_by
 from bot.views.duties import due_lines, duty_title
 
 
@@ -26,10 +27,11 @@ class ReminderMessage:
     private_link: str | None = None  # opens a private chat with the bot (group posts)
 
 
-def answer_choices(t: Translator, occurrence_id: int) -> list[Choice]:
+def answer_choices(t: Translator, occurrence_id: int, check_in: bool = True) -> list[Choice]:
+    """Done, check in (for duties a check-in answers), later, not applicable."""
     return [
         Choice(t.gettext("✅ Done"), f"done:{occurrence_id}"),
-        Choice(t.gettext("📝 Check in now"), f"checkin:{occurrence_id}"),
+        *([Choice(t.gettext("📝 Check in now"), f"checkin:{occurrence_id}")] if check_in else []),
         Choice(t.gettext("⏰ Remind me in 1 day"), f"later:{occurrence_id}:1"),
         Choice(t.gettext("⏰ Remind me in 3 days"), f"later:{occurrence_id}:3"),
         Choice(t.gettext("🚫 Not applicable to me"), f"na:{occurrence_id}"),
@@ -72,8 +74,8 @@ def render(t: Translator, msg: ReminderMessage) -> Reply | None:
     if kind in (OutboxKind.reminder, OutboxKind.later):
         overdue = msg.item.occurrence.due_on < msg.today
         head = t.gettext("⚠️ Overdue") if overdue else t.gettext("🔔 Reminder")
-        return Reply("\n".join([head, *body]), tuple(answer_choices(t, msg.occurrence_id)),
-                     lang=t.lang)
+        choices = answer_choices(t, msg.occurrence_id, answered_by(msg.item.duty) is not None)
+        return Reply("\n".join([head, *body]), tuple(choices), lang=t.lang)
     if kind == OutboxKind.group:
         text = "\n".join([t.gettext("📣 Reminder for {unit}").format(unit=msg.unit_name), *body,
                           t.gettext("Members: answer me in a private chat.")])
