@@ -356,10 +356,12 @@ class Checkin(Base):
     activity: Mapped[str] = mapped_column(String(32))  # a code of the activity catalog
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
-    # The administrative reporting period it falls in (Nghị định 09/2019: the year runs from
-    # 15/12 of the year before to 14/12; its first half to 14/6).
+    # The administrative reporting period it falls in (Nghị định 09/2019: a month runs from
+    # the 15th of the month before to the 14th, the year from 15/12 to 14/12, its first half
+    # to 14/6).
     period_year: Mapped[int] = mapped_column(Integer)
     period_half: Mapped[int] = mapped_column(Integer)
+    period_month: Mapped[int] = mapped_column(Integer)
     occurrence_id: Mapped[int | None] = mapped_column(
         ForeignKey("occurrences.id", ondelete="SET NULL")
     )
@@ -404,3 +406,18 @@ class CheckinRevision(Base):
     at: Mapped[datetime]
     old: Mapped[dict[str, Any] | None]
     new: Mapped[dict[str, Any] | None]
+
+
+class TargetLevel(Base):
+    """A unit's own level for a target (percent), replacing the default for it and the units
+    below it that set none."""
+
+    __tablename__ = "target_levels"
+    __table_args__ = (UniqueConstraint("unit_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer)  # percent
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime]

@@ -34,13 +34,19 @@ CAMPAIGN_DAYS = 45
 LATE_DAYS = 60
 
 
+def report_month(day: date) -> tuple[int, int]:
+    """(year, month) of the administrative reporting month holding ``day`` (Nghị định
+    09/2019: the month runs from the 15th of the month before to the 14th, so the year runs
+    from 15/12 of the year before to 14/12)."""
+    if day.day < 15:
+        return day.year, day.month
+    return (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+
+
 def report_period(day: date) -> tuple[int, int]:
-    """(year, half) of the administrative reporting period holding ``day`` (Nghị định
-    09/2019: the year runs from 15/12 of the year before to 14/12, its first half to 14/6)."""
-    md = (day.month, day.day)
-    if md >= (12, 15):
-        return day.year + 1, 1
-    return day.year, 1 if md < (6, 15) else 2
+    """(year, half) of the administrative period holding ``day`` (the first half to 14/6)."""
+    year, month = report_month(day)
+    return year, 1 if month <= 6 else 2
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,8 @@ def _row_values(checkin: Checkin, kind: ActivityType) -> list[CheckinValue]:
 def _set(checkin: Checkin, values: Values) -> None:
     checkin.fields = dict(values.fields)
     checkin.starts_on, checkin.ends_on = values.dates
-    checkin.period_year, checkin.period_half = report_period(checkin.starts_on)
+    checkin.period_year, checkin.period_month = report_month(checkin.starts_on)
+    checkin.period_half = 1 if checkin.period_month <= 6 else 2
 
 
 async def create(
@@ -174,10 +181,11 @@ async def _answered_occurrence(
         near = [d for d in dates if abs((d.occurrence.due_on - day).days) <= CAMPAIGN_DAYS]
         near.sort(key=lambda d: abs((d.occurrence.due_on - day).days))
         return await _stored_open(session, unit_id, near[0], now) if near else None
-    # A late answer to a due date still open, else the next due date.
+    # A late answer to the due date just before it if still open, else the next due date
+    # (never one further back: the due dates in between were answered or are what it answers).
     late = [d for d in dates if day - timedelta(days=LATE_DAYS) <= d.occurrence.due_on < day]
-    for item in reversed(late):
-        occ = await _stored_open(session, unit_id, item, now)
+    if late:
+        occ = await _stored_open(session, unit_id, late[-1], now)
         if occ is not None:
             return occ
     coming = [d for d in dates if d.occurrence.due_on >= day]

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("ends_on", sa.Date(), nullable=False),
         sa.Column("period_year", sa.Integer(), nullable=False),
         sa.Column("period_half", sa.Integer(), nullable=False),
+        sa.Column("period_month", sa.Integer(), nullable=False),
         sa.Column("occurrence_id", sa.Integer(), nullable=True),
         sa.Column("fields", sa.JSON(), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
