@@ -1,112 +1,152 @@
-"""Roll-up: a unit's subtree of check-ins for a period, added up by the database.
-
-Every sum is one GROUP BY over ``checkin_values`` (numbers copied there on write), never a
-loop over check-ins. A unit's numbers reach only its own and its ancestors' reports.
-"""
+"""The report of a unit for a period, as every format shows it: its subtree's roll-up, the
+same period a year before, targets, completeness and timeliness, documents and narrative."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Checkin, CheckinValue
+from bot.models import Checkin, Duty, DutyKind, Member, Occurrence, OccurrenceStatus, Unit
+from bot.services.calendar import occurrences_between
+from bot.services.duties import applicable
 from bot.services.periods import Period
-from bot.services.tree import subtree_ids
+from bot.services.rollup import Rollup, rollup
+from bot.services.targets import Result, evaluate, levels
+from bot.services.tree import subtree_units
+from scheduler.workdays import WorkCalendar
 
-PROFILE = "profile"
+# --- completeness and timeliness ---------------------------------------------------------
 
 
 @dataclass
-class Rollup:
-    unit_ids: list[int]
-    period: Period
-    counts: dict[str, int] = field(default_factory=dict)  # activity → check-ins
-    totals: dict[str, dict[str, int]] = field(default_factory=dict)  # activity → name → sum
-    # (unit id, "YYYY-MM") → articles: months with an article, per unit.
-    article_months: dict[tuple[int, str], int] = field(default_factory=dict)
-    # activity → organiser value → units with at least one such activity.
-    units_by_organiser: dict[str, int] = field(default_factory=dict)
-    # The latest staff figures of each unit up to the period's end, added up.
-    profile: dict[str, int] = field(default_factory=dict)
-    profiled_units: int = 0
-    units_with_woman_leader: int = 0
+class UnitDuty:
+    """One unit's due date of one duty in the period: done on time, late, or not done."""
 
-    def total(self, activity: str, name: str) -> int:
-        return self.totals.get(activity, {}).get(name, 0)
+    unit_id: int
+    unit_name: str
+    code: str
+    title: str
+    due_on: date
+    status: str  # on_time | late | missing
+    done_on: date | None
+    checked_in: list[str]  # members who checked in for it
+
+
+@dataclass
+class Completeness:
+    """DHIS2's definitions, per duty: expected = units that owe it in the period, actual =
+    units that did it, on time = did it by the due date."""
+
+    code: str
+    title: str
+    expected: int
+    actual: int
+    on_time: int
 
     @property
-    def articles_by_month(self) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for (_unit, month), n in self.article_months.items():
-            found[month] = found.get(month, 0) + n
-        return dict(sorted(found.items()))
+    def percent(self) -> float | None:
+        return None if self.expected == 0 else 100 * self.actual / self.expected
 
 
-async def rollup(session: AsyncSession, unit_ids: Sequence[int], period: Period) -> Rollup:
-    """Counts and sums per activity type and field for these units in the period (a check-in
-    counts in the period its first day falls in)."""
-    result = Rollup(list(unit_ids), period)
-    in_period = (CheckinValue.unit_id.in_(unit_ids), CheckinValue.day >= period.start,
-                 CheckinValue.day <= period.end, CheckinValue.activity != PROFILE)
+async def completeness(
+    session: AsyncSession, units: Sequence[Unit], period: Period, cal: WorkCalendar,
+    codes: Sequence[str] | None = None,
+) -> tuple[list[Completeness], list[UnitDuty]]:
+    """For each catalog duty (or these codes) due in the period: what each unit owed, did,
+    and who checked in for it. Expected dates come from each unit's calendar, so a unit the
+    planner never reached still counts as owing."""
+    rows: list[UnitDuty] = []
+    for unit in units:
+        duties = [d for d in await applicable(session, unit.id)
+                  if d.kind == DutyKind.catalog and (codes is None or d.code in codes)]
+        dates = occurrences_between(duties, period.start, period.end, cal)
+        if not dates:
+            continue
+        stored = {(o.duty_id, o.key): o for o in await session.scalars(
+            select(Occurrence).where(Occurrence.unit_id == unit.id,
+                                     Occurrence.duty_id.in_([d.id for d in duties])))}
+        who = await _checked_in(session, [o.id for o in stored.values()])
+        for item in dates:
+            occ = stored.get((item.duty.id, item.occurrence.key))
+            done_on = (occ.closed_at.astimezone(unit.tz).date()
+                       if occ is not None and occ.status == OccurrenceStatus.done
+                       and occ.closed_at is not None else None)
+            status = ("missing" if done_on is None
+                      else "on_time" if done_on <= item.occurrence.due_on else "late")
+            rows.append(UnitDuty(unit.id, unit.name, item.duty.code, item.duty.title_vi,
+                                 item.occurrence.due_on, status, done_on,
+                                 who.get(occ.id, []) if occ is not None else []))
+    summary: dict[str, Completeness] = {}
+    for row in rows:
+        entry = summary.setdefault(row.code, Completeness(row.code, row.title, 0, 0, 0))
+        entry.expected += 1
+        entry.actual += row.status != "missing"
+        entry.on_time += row.status == "on_time"
+    return list(summary.values()), rows
+
+
+async def _checked_in(session: AsyncSession, occurrence_ids: list[int]) -> dict[int, list[str]]:
+    if not occurrence_ids:
+        return {}
+    found: dict[int, list[str]] = {}
     rows = await session.execute(
-        select(CheckinValue.activity, CheckinValue.name, func.sum(CheckinValue.value))
-        .where(*in_period).group_by(CheckinValue.activity, CheckinValue.name))
-    for activity, name, total in rows:
-        result.totals.setdefault(activity, {})[name] = int(total)
-    live = (Checkin.unit_id.in_(unit_ids), Checkin.deleted_at.is_(None),
-            Checkin.starts_on >= period.start, Checkin.starts_on <= period.end)
-    rows = await session.execute(
-        select(Checkin.activity, func.count()).where(*live, Checkin.activity != PROFILE)
-        .group_by(Checkin.activity))
-    result.counts = {activity: int(n) for activity, n in rows}
-    if period.administrative:  # months of the reporting regime: 15th to 14th
-        rows = await session.execute(
-            select(Checkin.unit_id, Checkin.period_year, Checkin.period_month, func.count())
-            .where(*live, Checkin.activity == "article")
-            .group_by(Checkin.unit_id, Checkin.period_year, Checkin.period_month))
-        result.article_months = {(unit, f"{y}-{m:02d}"): int(n) for unit, y, m, n in rows}
-    else:
-        month = func.substr(cast(Checkin.starts_on, String), 1, 7)  # "YYYY-MM", any database
-        rows = await session.execute(
-            select(Checkin.unit_id, month, func.count())
-            .where(*live, Checkin.activity == "article").group_by(Checkin.unit_id, month))
-        result.article_months = {(unit, str(m)): int(n) for unit, m, n in rows}
-    rows = await session.execute(
-        select(CheckinValue.name, func.count(func.distinct(CheckinValue.unit_id)))
-        .where(*in_period, CheckinValue.activity == "communication",
-               CheckinValue.name.like("organisers=%"))
-        .group_by(CheckinValue.name))
-    result.units_by_organiser = {name.partition("=")[2]: int(n) for name, n in rows}
-    await _profiles(session, unit_ids, period, result)
-    return result
+        select(Checkin.occurrence_id, Member.full_name).join(Member, Member.id == Checkin.member_id)
+        .where(Checkin.occurrence_id.in_(occurrence_ids), Checkin.deleted_at.is_(None))
+        .distinct().order_by(Member.full_name))
+    for occurrence_id, name in rows:
+        found.setdefault(occurrence_id, []).append(name)
+    return found
 
 
-async def _profiles(
-    session: AsyncSession, unit_ids: Sequence[int], period: Period, result: Rollup
-) -> None:
-    """Each unit's latest staff figures up to the period's end (a window function: one row
-    per unit), added up; and how many units have a woman among their key leaders."""
-    ranked = select(
-        Checkin.id, func.row_number().over(
-            partition_by=Checkin.unit_id,
-            order_by=(Checkin.starts_on.desc(), Checkin.id.desc())).label("rank"),
-    ).where(Checkin.unit_id.in_(unit_ids), Checkin.activity == PROFILE,
-            Checkin.deleted_at.is_(None), Checkin.starts_on <= period.end).subquery()
-    latest = select(ranked.c.id).where(ranked.c.rank == 1)
-    result.profiled_units = int(await session.scalar(
-        select(func.count()).select_from(latest.subquery())) or 0)
-    rows = await session.execute(
-        select(CheckinValue.name, func.sum(CheckinValue.value))
-        .where(CheckinValue.checkin_id.in_(latest)).group_by(CheckinValue.name))
-    result.profile = {name: int(total) for name, total in rows}
-    result.units_with_woman_leader = int(await session.scalar(
-        select(func.count()).where(CheckinValue.checkin_id.in_(latest),
-                                   CheckinValue.name == "leaders_women",
-                                   CheckinValue.value > 0)) or 0)
+# --- the report, as every format shows it ------------------------------------------------
 
 
-async def of_subtree(session: AsyncSession, unit_id: int, period: Period) -> Rollup:
-    return await rollup(session, await subtree_ids(session, unit_id), period)
+@dataclass
+class Report:
+    unit: Unit
+    parent_name: str | None
+    period: Period
+    units: list[Unit]  # the subtree, in tree order
+    rollup: Rollup
+    before: Rollup  # the same period a year earlier ("cùng kỳ")
+    targets: list[Result]
+    targets_before: list[Result]
+    completeness: list[Completeness]
+    unit_duties: list[UnitDuty]
+    documents: list[Checkin]  # documents issued, oldest first
+    narrative: list[Checkin]  # difficulties and proposals
+    letter_number: str | None  # the guiding letter of the report duty, if it has one
+
+
+REPORT_DUTIES = {"H": "half_year_report", "Y": "annual_report"}
+
+
+async def build(session: AsyncSession, unit: Unit, period: Period, cal: WorkCalendar) -> Report:
+    units = await subtree_units(session, unit.id)
+    ids = [u.id for u in units]
+    current, before = await rollup(session, ids, period), await rollup(
+        session, ids, period.year_before())
+    level_of = await levels(session, unit.id, period.year)
+    kept = await session.scalars(
+        select(Checkin).where(Checkin.unit_id.in_(ids), Checkin.deleted_at.is_(None),
+                              Checkin.activity.in_(["document", "difficulties"]),
+                              Checkin.starts_on >= period.start, Checkin.starts_on <= period.end)
+        .order_by(Checkin.starts_on, Checkin.id))
+    kept_list = list(kept)
+    summary, rows = await completeness(session, units, period, cal)
+    parent = await session.get(Unit, unit.parent_id) if unit.parent_id else None
+    report_code = REPORT_DUTIES.get("H" if period.kind == "half" else "Y")
+    duty = await session.scalar(select(Duty).where(Duty.unit_id == unit.id,
+                                                   Duty.code == report_code))
+    return Report(
+        unit=unit, parent_name=parent.name if parent else None, period=period, units=units,
+        rollup=current, before=before, targets=evaluate(current, level_of),
+        targets_before=evaluate(before, level_of), completeness=summary, unit_duties=rows,
+        documents=[c for c in kept_list if c.activity == "document"],
+        narrative=[c for c in kept_list if c.activity == "difficulties"],
+        letter_number=duty.letter_number if duty else None,
+    )

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.models import TargetLevel
-from bot.services.reports import Rollup
+from bot.services.rollup import Rollup
 from bot.services.tree import ancestor_ids
 
 
