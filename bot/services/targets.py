@@ -67,7 +67,7 @@ class Result:
     numerator: int
     denominator: int
     verdict: Verdict
-    reason: str  # no_profile | no_units | below | met | ... (a key; views word it)
+    reason: str  # met | below | no_profile | zero_total | no_checkins (views word it)
 
     @property
     def percent(self) -> float | None:
@@ -140,12 +140,13 @@ def evaluate(rollup: Rollup, level_of: dict[str, int]) -> list[Result]:
             num, den = rollup.profile.get(top, 0), rollup.profile.get(bottom, 0)
             missing = "no_profile" if rollup.profiled_units == 0 else "zero_total"
         elif target.code == "article_months":
-            num = len(rollup.article_months)  # (unit, month) pairs with an article
-            den = units * months
-            missing = "no_units"
+            # (unit, month) pairs with an article; nothing checked in at all is no data.
+            num = len(rollup.article_months)
+            den = units * months if rollup.counts else 0
+            missing = "no_checkins"
         else:
             num = rollup.units_by_organiser.get(_ORGANISERS[target.code], 0)
-            den = units
-            missing = "no_units"
+            den = units if rollup.counts else 0
+            missing = "no_checkins"
         results.append(_verdict(target.code, level, num, den, missing))
     return results
