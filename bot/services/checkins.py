@@ -30,8 +30,6 @@ from scheduler.workdays import WorkCalendar
 
 # An activity answers an occasion (8/3, the June month…) held this close to it.
 CAMPAIGN_DAYS = 45
-# A late activity answers a duty still open that fell due this long before it.
-LATE_DAYS = 60
 
 
 def report_month(day: date) -> tuple[int, int]:
@@ -177,18 +175,14 @@ async def _answered_occurrence(
     session: AsyncSession, unit_id: int, dates: list[DutyDate], day: date, campaign: bool,
     now: datetime,
 ) -> Occurrence | None:
-    if campaign:  # the occasion held nearest the activity
-        near = [d for d in dates if abs((d.occurrence.due_on - day).days) <= CAMPAIGN_DAYS]
-        near.sort(key=lambda d: abs((d.occurrence.due_on - day).days))
+    """The due date an activity on ``day`` counts for: the occasion held nearest it, or the
+    first due date (as written, before any day-off shift) on or after it — an article of
+    2/3 counts for March, never for a February left open."""
+    if campaign:
+        near = [d for d in dates if abs((d.occurrence.nominal_due - day).days) <= CAMPAIGN_DAYS]
+        near.sort(key=lambda d: abs((d.occurrence.nominal_due - day).days))
         return await _stored_open(session, unit_id, near[0], now) if near else None
-    # A late answer to the due date just before it if still open, else the next due date
-    # (never one further back: the due dates in between were answered or are what it answers).
-    late = [d for d in dates if day - timedelta(days=LATE_DAYS) <= d.occurrence.due_on < day]
-    if late:
-        occ = await _stored_open(session, unit_id, late[-1], now)
-        if occ is not None:
-            return occ
-    coming = [d for d in dates if d.occurrence.due_on >= day]
+    coming = [d for d in dates if d.occurrence.nominal_due >= day]
     return await _stored_open(session, unit_id, coming[0], now) if coming else None
 
 
@@ -205,7 +199,7 @@ async def answered(
         if (entry is None or entry.activity != values.kind.code or entry.match is None
                 or not _matches(entry.match, values.fields)):
             continue
-        dates = occurrences_between([duty], day - timedelta(days=LATE_DAYS),
+        dates = occurrences_between([duty], day - timedelta(days=CAMPAIGN_DAYS),
                                     day + timedelta(days=400), cal)
         occ = await _answered_occurrence(session, unit_id, dates, day,
                                          "campaign" in entry.match, now)

@@ -125,8 +125,11 @@ class Report:
 REPORT_DUTIES = {"H": "half_year_report", "Y": "annual_report"}
 
 
-async def build(session: AsyncSession, unit: Unit, period: Period, cal: WorkCalendar) -> Report:
-    units = await subtree_units(session, unit.id)
+async def build(
+    session: AsyncSession, unit: Unit, period: Period, cal: WorkCalendar, subtree: bool = True
+) -> Report:
+    """The unit's report: its whole subtree, or (``subtree`` False) the unit alone."""
+    units = await subtree_units(session, unit.id) if subtree else [unit]
     ids = [u.id for u in units]
     current, before = await rollup(session, ids, period), await rollup(
         session, ids, period.year_before())

@@ -110,3 +110,13 @@ async def _profiles(
 
 async def of_subtree(session: AsyncSession, unit_id: int, period: Period) -> Rollup:
     return await rollup(session, await subtree_ids(session, unit_id), period)
+
+
+async def member_counts(session: AsyncSession, member_id: int, period: Period) -> dict[str, int]:
+    """A member's own check-ins in the period, per activity type."""
+    rows = await session.execute(
+        select(Checkin.activity, func.count()).where(
+            Checkin.member_id == member_id, Checkin.deleted_at.is_(None),
+            Checkin.starts_on >= period.start, Checkin.starts_on <= period.end)
+        .group_by(Checkin.activity))
+    return {activity: int(n) for activity, n in rows}

@@ -126,11 +126,16 @@ def _verdict(code: str, level: int, num: int, den: int, missing: str) -> Result:
 
 
 def evaluate(rollup: Rollup, level_of: dict[str, int]) -> list[Result]:
-    """Every target's verdict for a roll-up (the subtree's units, summed)."""
+    """Every target's verdict for a roll-up (the subtree's units, summed); the yearly
+    communication activities only for a year."""
     results = []
     units = len(rollup.unit_ids)
     months = len(rollup.period.months())
+    yearly = rollup.period.kind == "year" or (
+        rollup.period.kind == "custom" and (rollup.period.end - rollup.period.start).days >= 330)
     for target in TARGETS:
+        if target.code in _ORGANISERS and not yearly:
+            continue  # once a year: a month or a half without one has not failed it
         level = level_of[target.code]
         if target.code == "female_leaders":
             num, den = rollup.units_with_woman_leader, rollup.profiled_units

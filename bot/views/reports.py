@@ -92,10 +92,20 @@ def summary_lines(t: Translator, report: Report) -> list[str]:
         extra = _extra(t, code, r.totals.get(code, {}))
         lines.append(f"{line} ({extra})" if extra else line)
     lines += ["", t.gettext("Targets:")]
+    unknown: dict[str, int] = {}
     for result in report.targets:
-        mark = {Verdict.met: "✅", Verdict.not_met: "❌", Verdict.unknown: "❔"}[result.verdict]
+        if result.verdict == Verdict.unknown:  # one line per reason, not one per target
+            unknown[result.reason] = unknown.get(result.reason, 0) + 1
+            continue
+        mark = "✅" if result.verdict == Verdict.met else "❌"
         lines.append(f"{mark} {target_name(t, result.code)}: {verdict(t, result)} — "
                      f"{reason(t, result)}")
+    for why, n in unknown.items():
+        lines.append("❔ " + t.ngettext("{n} target cannot be assessed: {reason}.",
+                                        "{n} targets cannot be assessed: {reason}.", n).format(
+            n=n, reason=t.gettext(REASONS.get(why, REASONS["no_checkins"]))))
+    if "no_profile" in unknown:
+        lines.append(t.gettext("(The focal point enters the staff figures with /checkin.)"))
     return lines
 
 
