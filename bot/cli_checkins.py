@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -116,8 +117,9 @@ def _read_xlsx(path: Path) -> list[list[str]]:
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        return [[_cell(v) for v in row]
-                for row in book.worksheets[0].iter_rows(values_only=True)]
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # files from other tools may state a wrong size: read it all
+        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
 
@@ -133,7 +135,11 @@ def read_table(path: Path) -> list[list[str]]:
         if suffix == ".xlsx":
             return _read_xlsx(path)
         with path.open(encoding="utf-8-sig", newline="") as f:  # Excel's "CSV UTF-8" has a BOM
-            return list(csv.reader(f))
+            text = f.read()
+        # Excel set to Vietnamese (a decimal comma) separates cells with semicolons.
+        first = text.partition("\n")[0]
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except UnicodeDecodeError:
         fail(f"{path} is not UTF-8 text: save it as \"CSV UTF-8\"")
     except (csv.Error, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
@@ -190,7 +196,8 @@ async def _member(
 
 
 async def check_row(
-    session: AsyncSession, number: int, cells: dict[str, str], now: datetime, fallback: date
+    session: AsyncSession, number: int, cells: dict[str, str], t: Translator, now: datetime,
+    fallback: date,
 ) -> Row | list[str]:
     """One data row as a check-in, or every problem it has (``fallback``: today, for a row
     whose unit is unknown, so its dates are still checked)."""
@@ -220,7 +227,7 @@ async def check_row(
     date_column = "date" if date_text or not fields[when] else when
     fields[when] = date_text or fields[when]
     today = unit.today(now) if unit is not None else fallback
-    stored, errors = read_row(kind, fields, Translator(REASONS_LANGUAGE), today)
+    stored, errors = read_row(kind, fields, t, today)
     problems += [_line(number, date_column if name == when else name, reason)
                  for name, reason in errors.items()]
     if problems or unit is None:
@@ -252,6 +259,7 @@ def checkin_import(
     async def work(ctx: AppContext) -> list[str] | int:
         now = ctx.clock.now()
         fallback = now.astimezone(ctx.settings.tz).date()
+        t = Translator(REASONS_LANGUAGE)
         async with ctx.sessions() as session, session.begin():
             found: list[Row] = []
             problems: list[str] = []
@@ -261,7 +269,7 @@ def checkin_import(
                                                                   or not header[i])]
                 if extra:
                     problems.append(f"row {number}: a value in a column without a name")
-                checked = await check_row(session, number, named, now, fallback)
+                checked = await check_row(session, number, named, t, now, fallback)
                 if isinstance(checked, Row):
                     found.append(checked)
                 else:

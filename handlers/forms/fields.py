@@ -365,7 +365,11 @@ class Choice(Field):
         return value
 
     def parse(self, text: str, ctx: Ctx) -> Any:
-        for value, label in self.labelled(ctx):
+        """A label or code as written, or an option's number (a cell of an imported file)."""
+        labelled = self.labelled(ctx)
+        if re.fullmatch(r"[0-9]{1,2}", text) and 1 <= int(text) <= len(labelled):
+            return self.pick(labelled[int(text) - 1][0], ctx)
+        for value, label in labelled:
             if _norm(text) in (_norm(label), value.casefold()):
                 return self.pick(value, ctx)
         raise FieldError(N_("Please pick one of the choices below."))
