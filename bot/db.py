@@ -128,9 +128,10 @@ def head_revision() -> str | None:
 
 
 async def insert_ignore(
-    session: AsyncSession, model: type, rows: list[dict], conflict: list[str]
+    session: AsyncSession, model: type, rows: list[dict], conflict: list[str] | None
 ) -> int:
-    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL); returns rows inserted."""
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL); returns rows inserted.
+    ``conflict`` names the unique columns; None ignores a conflict on any unique index."""
     if not rows:
         return 0
     if session.bind.dialect.name == "postgresql":

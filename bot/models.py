@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -109,6 +110,7 @@ class OutboxKind(enum.StrEnum):
     unreachable = "unreachable"  # to the focal point: a member blocked the bot
     confirm = "confirm"  # to the focal point: set the due date from the guiding letter
     removed = "removed"  # to a person just removed from their unit (no occurrence)
+    summary = "summary"  # to an admin: last month's summary (no occurrence)
 
 
 class OutboxStatus(enum.StrEnum):
@@ -296,6 +298,10 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("occurrence_id", "recipient", "kind", "stage"),
+        # Notices have no occurrence, and NULLs never conflict: their own unique index.
+        Index("uq_outbox_notice", "recipient", "kind", "stage", unique=True,
+              sqlite_where=text("occurrence_id IS NULL"),
+              postgresql_where=text("occurrence_id IS NULL")),
         Index("ix_outbox_due", "status", "next_attempt_at"),
     )
 

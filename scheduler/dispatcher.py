@@ -28,6 +28,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
+from bot.exports.report_chart import render_png
 from bot.i18n import Translator
 from bot.messages import Delivery, Reply, Sender
 from bot.models import (
@@ -43,12 +44,13 @@ from bot.models import (
     Role,
     Unit,
 )
-from bot.services import members, occurrences, outbox
+from bot.services import members, occurrences, outbox, reports
 from bot.services.calendar import DutyDate
+from bot.services.periods import period_of
 from bot.views.reminders import ReminderMessage
 from bot.views.reminders import combine as combine_replies
 from scheduler import recurrence as rec
-from scheduler.planner import people_of
+from scheduler.planner import SUMMARY_LATE, people_of
 from scheduler.ratelimit import RateLimiter
 from scheduler.workdays import Calendar
 
@@ -344,9 +346,12 @@ class Dispatcher:
 
     @staticmethod
     async def _unit(session: AsyncSession, row: OutboxMessage) -> Unit:
-        """The unit the row is about: its occurrence's, or (a notice) its recipient's."""
+        """The unit the row is about: its occurrence's, or (a notice) the one it names or
+        its recipient's."""
         if row.occurrence is not None:
             unit_id = row.occurrence.unit_id
+        elif row.payload and "unit_id" in row.payload:
+            unit_id = int(row.payload["unit_id"])
         else:
             member = await members.by_id(session, int(row.recipient.partition(":")[2]))
             assert member is not None  # a notice goes to a member; members are not deleted
@@ -372,10 +377,16 @@ class Dispatcher:
             about = member.full_name if member else None
         link = self.app.deep_link(target.sender.name) if target.group else None
         item = DutyDate.stored(row.occurrence) if row.occurrence is not None else None
+        report, chart = None, None
+        if row.kind == OutboxKind.summary and row.payload:
+            report = await reports.build(session, unit, period_of(row.payload["period"]),
+                                         self.cal.cal)
+            if target.sender.caps.files:
+                chart = render_png(report)
         return ReminderMessage(
             kind=row.kind, occurrence_id=row.occurrence_id, item=item,
             unit_name=unit.name, today=local_now.date(), missing=missing, about=about,
-            private_link=link,
+            private_link=link, report=report, chart=chart,
         )
 
     async def _skip_reason(
@@ -383,6 +394,11 @@ class Dispatcher:
     ) -> str | None:
         """Why this row should not be sent; `now` is in the unit's timezone."""
         occ = row.occurrence
+        if occ is None and row.kind == OutboxKind.summary:
+            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
+            if member is None or not member.active or member.role != Role.admin:
+                return "no longer an admin"
+            return "stale" if now - row.send_at > SUMMARY_LATE else None
         if occ is None:  # a notice about the person: void only if they came back meanwhile
             member = await members.by_id(session, int(row.recipient.partition(":")[2]))
             return "member back" if member is not None and member.active else None

@@ -206,6 +206,36 @@ async def plan_unit(
     ])
 
 
+SUMMARY_TIME = time(8, 0)
+# A monthly summary still worth sending this long after its moment (downtime).
+SUMMARY_LATE = timedelta(days=7)
+
+
+def summary_at(year: int, month: int, cal: Calendar, tz: ZoneInfo) -> datetime:
+    """The monthly summary's moment: 08:00 on the month's first working day (Tết aware)."""
+    day = cal.cal.next_working_day(date(year, month, 1))
+    return cal.window.at_or_after(datetime.combine(day, SUMMARY_TIME, tzinfo=tz), cal.cal)
+
+
+async def plan_summary(session: AsyncSession, unit: Unit, now: datetime, cal: Calendar) -> int:
+    """Last month's summary to each of the unit's admins, once (a notice: unique per admin,
+    kind and month), from shortly before its moment until a week after it."""
+    today = unit.today(now)
+    send_at = summary_at(today.year, today.month, cal, unit.tz)
+    if not send_at - HORIZON <= now <= send_at + SUMMARY_LATE:
+        return 0
+    last = today.replace(day=1) - timedelta(days=1)
+    key = f"{last.year}-{last.month:02d}"
+    admins = list(await session.scalars(
+        select(Member.id).where(Member.unit_id == unit.id, Member.active.is_(True),
+                                Member.role == Role.admin).order_by(Member.id)))
+    return await outbox.enqueue_notices(session, [
+        outbox.row(None, outbox.member_recipient(member_id), OutboxKind.summary,
+                   f"summary-{key}", send_at, now, payload={"unit_id": unit.id, "period": key})
+        for member_id in admins
+    ])
+
+
 async def plan(app: AppContext, cal: Calendar | None = None) -> int:
     """Plan every unit; one transaction per unit keeps locks short."""
     cal = cal or app.calendar
@@ -219,6 +249,7 @@ async def plan(app: AppContext, cal: Calendar | None = None) -> int:
             unit = await session.get(Unit, unit_id)
             if unit is not None:
                 added += await plan_unit(session, unit, now, cal)
+                added += await plan_summary(session, unit, now, cal)
     if added:
         log.info("planned", extra={"rows": added})
     return added

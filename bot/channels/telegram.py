@@ -54,6 +54,7 @@ T = TypeVar("T")
 
 CHANNEL = "telegram"
 CAPS = Capabilities(buttons=True, max_text=4096, files=True, groups=True)
+CAPTION_MAX = 1024
 # Telegram's published limits: ~30 messages/s overall, 1/s per chat, 20/min per group.
 LIMITS = SendLimits(per_second=30, chat_interval=1.0, group_per_minute=20)
 
@@ -218,11 +219,16 @@ async def send_replies(
                 and await _replace(bot, chat_id, int(origin_message_id), reply, attempts)):
             continue
         if reply.file is not None:
-            await retrying(partial(
-                bot.send_document, chat_id,
-                InputFile(reply.file.content, filename=reply.file.filename),
-                caption=reply.text[:1024] or None, reply_markup=keyboard(reply),
-            ), attempts=attempts)
+            # A caption holds 1024 characters: a longer text goes first, as its own message.
+            caption = reply.text if len(reply.text) <= CAPTION_MAX else None
+            if caption is None:
+                for part in split_text(reply.text, CAPS.max_text):
+                    await retrying(partial(bot.send_message, chat_id, part), attempts=attempts)
+            upload = InputFile(reply.file.content, filename=reply.file.filename)
+            send = (partial(bot.send_photo, chat_id, upload) if reply.file.mime == "image/png"
+                    else partial(bot.send_document, chat_id, upload))
+            await retrying(partial(send, caption=caption or None, reply_markup=keyboard(reply)),
+                           attempts=attempts)
             continue
         parts = split_text(reply.text, CAPS.max_text)
         for i, part in enumerate(parts):

@@ -35,3 +35,8 @@ def row(
 async def enqueue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Insert-or-ignore: planning again, or in a second process, adds nothing."""
     return await insert_ignore(session, OutboxMessage, rows, UNIQUE)
+
+
+async def enqueue_notices(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert-or-ignore notices (no occurrence): unique per (recipient, kind, stage)."""
+    return await insert_ignore(session, OutboxMessage, rows, None)

@@ -6,11 +6,13 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.i18n import Translator
-from bot.messages import Choice, Reply
+from bot.messages import Choice, OutFile, Reply
 from bot.models import OutboxKind
 from bot.services.calendar import DutyDate
 from bot.services.duties import answered_by
+from bot.services.reports import Report
 from bot.views.duties import due_lines, duty_title
+from bot.views.reports import summary_lines
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class ReminderMessage:
     missing: tuple[str, ...] = ()  # who has not answered (digest, escalation)
     about: str | None = None  # the member who cannot be reached (unreachable)
     private_link: str | None = None  # opens a private chat with the bot (group posts)
+    report: Report | None = None  # the monthly summary's
+    chart: bytes | None = None  # its picture (PNG), where the channel takes files
 
 
 def answer_choices(t: Translator, occurrence_id: int, check_in: bool = True) -> list[Choice]:
@@ -62,6 +66,12 @@ def combine(t: Translator, replies: list[Reply]) -> Reply:
 
 def render(t: Translator, msg: ReminderMessage) -> Reply | None:
     """The message for one outbox row, or None when there is nothing left to say."""
+    if msg.kind == OutboxKind.summary:
+        assert msg.report is not None
+        lines = [t.gettext("🗓 Monthly summary"), *summary_lines(t, msg.report), "",
+                 t.gettext("Details at any time: /summary.")]
+        chart = OutFile("tong-hop.png", msg.chart, "image/png") if msg.chart else None
+        return Reply("\n".join(lines), file=chart, lang=t.lang)
     if msg.kind == OutboxKind.removed:
         return Reply(t.gettext(
             "You are no longer a member of {unit} in the Ban VSTBPN assistant, so you will get "
