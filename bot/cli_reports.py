@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,11 +14,11 @@ import typer
 from bot.cli_common import JsonOpt, emit, fail, with_app
 from bot.context import AppContext
 from bot.models import Unit
-from bot.services import reports, targets
+from bot.services import report_rows, reports, targets
 from bot.services.periods import Period, period_of
 
 UnitOpt = Annotated[int, typer.Option("--unit", help="Unit ID (see `unit list`).")]
-FORMATS = ("json",)
+FORMATS = ("json", "docx", "xlsx", "png")
 
 
 def _period(text: str, calendar: bool) -> Period:
@@ -65,13 +67,24 @@ def as_json(report: reports.Report) -> dict[str, Any]:
     }
 
 
+def default_name(unit: Unit, period: Period, format: str) -> str:
+    """bao-cao-so-cong-thuong-2027-H1.docx: the unit's name without diacritics."""
+    plain = unicodedata.normalize("NFD", unit.name.replace("đ", "d").replace("Đ", "D"))
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.encode("ascii", "ignore").decode().lower())
+    key = period.key.replace("..", "_")
+    return f"bao-cao-{slug.strip('-') or unit.id}-{key}.{format}"
+
+
 def report(
     unit: UnitOpt,
     period: Annotated[str, typer.Option(help="2027 (15/12/2026–14/12/2027), 2027-H1, "
                                              "2027-Q1, 2027-03 or 2027-01-01..2027-03-31.")],
-    format: Annotated[str, typer.Option(help="json")] = "json",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")]
-    = None,
+    format: Annotated[str, typer.Option(
+        help="json (printed), docx (the report to sign, Nghị định 30/2020), xlsx (figures, "
+             "completeness and every raw check-in) or png (a chart).")] = "json",
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write to this file (docx, xlsx and png default to "
+                               "bao-cao-<unit>-<period>.<format> here).")] = None,
     calendar: Annotated[bool, typer.Option(help="Calendar years and halves instead of the "
                                                 "administrative ones (Nghị định 09/2019).")]
     = False,
@@ -81,17 +94,44 @@ def report(
         fail(f"--format must be one of {', '.join(FORMATS)}")
     span = _period(period, calendar)
 
-    async def work(ctx: AppContext) -> dict[str, Any]:
+    async def work(ctx: AppContext) -> tuple[Unit, Any]:
         found = await _unit(ctx, unit)
         async with ctx.sessions() as session:
-            return as_json(await reports.build(session, found, span, ctx.calendar.cal))
+            built = await reports.build(session, found, span, ctx.calendar.cal)
+            if format == "json":
+                return found, as_json(built)
+            if format == "xlsx":  # operators get the raw check-ins too
+                raw = await report_rows.raw_checkins(session, [u.id for u in built.units], span)
+                return found, _render(built, format, raw)
+            return found, _render(built, format)
 
-    text = json.dumps(with_app(work), ensure_ascii=False, indent=2, default=str)
-    if output is None:
-        typer.echo(text)
-    else:
+    found, result = with_app(work)
+    if format == "json":
+        text = json.dumps(result, ensure_ascii=False, indent=2, default=str)
+        if output is None:
+            typer.echo(text)
+            return
         output.write_text(text + "\n", encoding="utf-8")
-        typer.echo(f"wrote {output}")
+    else:
+        output = output or Path(default_name(found, span, format))
+        output.write_bytes(result)
+    typer.echo(f"wrote {output.resolve()}")
+
+
+def _render(built: reports.Report, format: str, raw: Any = None) -> bytes:
+    """Exports are imported here, when one is asked for: they load Word, Excel and chart
+    libraries that `vstbpn --help` should not wait for."""
+    if format == "docx":
+        from bot.exports.report_docx import render_docx
+
+        return render_docx(built)
+    if format == "xlsx":
+        from bot.exports.report_xlsx import render_xlsx
+
+        return render_xlsx(built, include_raw=True, raw=raw)
+    from bot.exports.report_chart import render_png
+
+    return render_png(built)
 
 
 def target_list(

@@ -259,12 +259,14 @@ async def begin_for_occurrence(turn: Turn, occ: Occurrence) -> bool:
             prefill[name] = [value]
         elif field is not None:
             prefill[name] = value
-    when = kind.when
-    if (entry and entry.match and "campaign" in entry.match and not DutyDate.stored(occ).is_range
-            and occ.due_on <= turn.today and when.kind in ("day", "days")):
-        # An occasion held on its day (8/3, 20/10): that day, unless changed.
-        prefill[when.name] = occ.due_on if when.kind == "day" else (occ.due_on, occ.due_on)
-    title = duty_title(turn.t, DutyDate.stored(occ))
+    when, item = kind.when, DutyDate.stored(occ)
+    # An occasion held on its day (8/3, 20/10): that day, unless changed — the written day,
+    # not the working day its deadline moved to when it fell on a day off.
+    held = item.occurrence.nominal_due
+    if (entry and entry.match and "campaign" in entry.match and not item.is_range
+            and held <= turn.today and when.kind in ("day", "days")):
+        prefill[when.name] = held if when.kind == "day" else (held, held)
+    title = duty_title(turn.t, item)
     await start(turn, form, prefill=prefill,
                 context={"activity": kind.code, "occurrence_id": occ.id},
                 intro=turn._("Check-in for «{title}»: {type}.").format(

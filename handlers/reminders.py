@@ -131,11 +131,12 @@ async def later(turn: Turn) -> None:
 @choice("checkin")
 async def check_in(turn: Turn) -> None:
     """"📝" on a reminder: the duty's check-in form; a duty no check-in answers (a report
-    sent up, a deadline from a letter) is answered with Done."""
+    sent up, a deadline from a letter) is answered with Done. The form opens also once the
+    duty is done: its figures are still wanted (typed "xong" offers this very button)."""
     occ = await _occurrence(turn)
-    if occ is None or await _already_done(turn, occ):
+    if occ is None:
         return
-    if not await begin_for_occurrence(turn, occ):
+    if not await begin_for_occurrence(turn, occ) and not await _already_done(turn, occ):
         turn.say(turn._("«{title}» has no figures to enter. When it is finished, tap Done."
                         ).format(title=_title(turn, occ)), answer_choices(turn.t, occ.id)[:1])
 

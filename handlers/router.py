@@ -102,6 +102,8 @@ def _wrong_number(turn: Turn, offered: dict[str, str]) -> bool:
     text = turn.inbound.text.strip()
     if turn.caps.buttons or turn.inbound.choice is not None or not offered:
         return False
+    if (turn.convo.state or "").startswith("form:"):
+        return False  # the form says which numbers there are, and asks its question again
     if not (text.isascii() and text.isdigit()):
         return False
     turn.say(turn._("Please reply with one of the numbers 1 to {n}.").format(n=len(offered)))

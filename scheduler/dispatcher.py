@@ -161,11 +161,13 @@ class Dispatcher:
                 update(OutboxMessage).where(OutboxMessage.id.in_(pick), due)
                 .values(status=OutboxStatus.sending, claimed_until=now + LEASE, claim_token=token)
                 .returning(OutboxMessage.id, OutboxMessage.next_attempt_at,
-                           OutboxMessage.recipient)
+                           OutboxMessage.recipient, OutboxMessage.kind)
                 .execution_options(synchronize_session=False)
             )
             ordered = sorted(claimed, key=lambda r: (r[1], r[0]))
-            return [(row_id, recipient) for row_id, _, recipient in ordered]
+            # Rows to one person go as one message; a summary (a picture) goes on its own.
+            return [(row_id, recipient + ("#summary" if kind == OutboxKind.summary else ""))
+                    for row_id, _, recipient, kind in ordered]
 
     @staticmethod
     async def _fence(session: AsyncSession, row_id: int, token: str, **values: object) -> bool:
@@ -381,8 +383,8 @@ class Dispatcher:
         if row.kind == OutboxKind.summary and row.payload:
             report = await reports.build(session, unit, period_of(row.payload["period"]),
                                          self.cal.cal)
-            if target.sender.caps.files:
-                chart = render_png(report)
+            if target.sender.caps.files:  # drawing takes a while: off the event loop
+                chart = await asyncio.to_thread(render_png, report)
         return ReminderMessage(
             kind=row.kind, occurrence_id=row.occurrence_id, item=item,
             unit_name=unit.name, today=local_now.date(), missing=missing, about=about,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 from io import BytesIO
 
-from bot.exports.report_docx import vi
+from bot.i18n import Translator
 from bot.services import activities
 from bot.services.reports import Report
 from bot.services.targets import Verdict
@@ -31,8 +31,9 @@ def render_png(report: Report) -> bytes:
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    t = vi()
+    t = Translator("vi")  # the report's language, as in the Word report
     now, before = report.rollup.counts, report.before.counts
     kinds = [k for k in activities.catalog().values()
              if k.code not in NOT_ACTIVITIES and (now.get(k.code) or before.get(k.code))]
@@ -56,6 +57,7 @@ def render_png(report: Report) -> bytes:
             top.set_yticks(list(ys), [_wrap(t.gettext(k.label), 30) for k in kinds],
                            fontsize=8)
             top.invert_yaxis()
+            top.xaxis.set_major_locator(MaxNLocator(integer=True))
             top.legend(loc="lower right", fontsize=8)
         else:
             top.text(0.5, 0.5, "Chưa có hoạt động nào được cập nhật trong kỳ", ha="center",
@@ -73,12 +75,12 @@ def render_png(report: Report) -> bytes:
             bottom.plot([r.level, r.level], [y - 0.4, y + 0.4], color="black", linewidth=1.5)
             label = (verdict(t, r) if r.percent is None
                      else f"{t.number(round(r.percent, 1))}% — {verdict(t, r)}")
-            bottom.text(102, y, label, va="center", fontsize=8)
+            bottom.text(106, y, label, va="center", fontsize=8)
         bottom.set_yticks(list(ys), [_wrap(target_name(t, r.code), 34) for r in results],
                           fontsize=7.5)
         bottom.invert_yaxis()
         bottom.set_xlim(0, 160)
-        bottom.set_xticks([0, 25, 50, 75, 100])
+        bottom.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
         bottom.set_title("Chỉ tiêu: kết quả (%) so với chỉ tiêu giao (vạch đen)", fontsize=10,
                          loc="left")
         for ax in (top, bottom):

@@ -103,14 +103,16 @@ def _by_option(r: Rollup, b: Rollup, activity: str, field: str, label: str, unit
     return rows
 
 
-def annexes(report: Report) -> list[Annex]:
-    r, b, p = report.rollup, report.before, report.rollup.profile
+def _staff(report: Report) -> Annex:
+    """Biểu 1: the latest staff figures by sex (as of the period's end)."""
+    r, p = report.rollup, report.rollup.profile
+
     def by_sex(label: str, total: str, women: str) -> AnnexRow:
         whole, part = p.get(total, 0), p.get(women, 0)
         return AnnexRow(label, "người", (whole, part, _ratio(part, whole)))
 
-    staff = Annex(1, "Số liệu cán bộ, lãnh đạo chủ chốt, quy hoạch theo giới tính",
-                  ("Tổng số", "Trong đó nữ", "Tỷ lệ nữ (%)"), _numbered([
+    return Annex(1, "Số liệu cán bộ, lãnh đạo chủ chốt, quy hoạch theo giới tính",
+                 ("Tổng số", "Trong đó nữ", "Tỷ lệ nữ (%)"), _numbered([
         by_sex("Cán bộ, công chức, viên chức, người lao động", "staff", "staff_women"),
         AnnexRow("- Đã được bồi dưỡng về bình đẳng giới", "người",
                  (p.get("trained_ge", 0), None, None)),
@@ -124,8 +126,10 @@ def annexes(report: Report) -> list[Annex]:
         f"Số liệu mới nhất đến ngày {report.period.end:%d/%m/%Y} của {r.profiled_units}/"
         f"{len(report.units)} cơ quan, đơn vị đã cập nhật; {r.units_with_woman_leader} cơ "
         "quan, đơn vị có lãnh đạo chủ chốt là nữ."))
-    communication = Annex(2, "Kết quả thông tin, truyền thông về bình đẳng giới", COMPARE,
-                          _compare([
+
+
+def _communication(r: Rollup, b: Rollup) -> Annex:
+    return Annex(2, "Kết quả thông tin, truyền thông về bình đẳng giới", COMPARE, _compare([
         ("Tin, bài về bình đẳng giới được đăng tải", "tin, bài", r.counts.get("article", 0),
          b.counts.get("article", 0)),
         ("Hoạt động tuyên truyền", "hoạt động", r.counts.get("communication", 0),
@@ -139,8 +143,10 @@ def annexes(report: Report) -> list[Annex]:
         ("- Trong đó nữ", "lượt người", r.total("communication", "women"),
          b.total("communication", "women")),
     ]))
-    training = Annex(3, "Kết quả đào tạo, bồi dưỡng, tập huấn về bình đẳng giới", COMPARE,
-                     _compare([
+
+
+def _training(r: Rollup, b: Rollup) -> Annex:
+    return Annex(3, "Kết quả đào tạo, bồi dưỡng, tập huấn về bình đẳng giới", COMPARE, _compare([
         ("Lớp bồi dưỡng, tập huấn do cơ quan, đơn vị tổ chức", "lớp",
          r.total("training", "classes"), b.total("training", "classes")),
         *_by_option(r, b, "training", "topic", "Chủ đề: ", "đợt"),
@@ -155,15 +161,23 @@ def annexes(report: Report) -> list[Annex]:
         ("- Trong đó nữ", "lượt người", r.total("sent_training", "women"),
          b.total("sent_training", "women")),
     ]))
+
+
+def _articles(report: Report) -> Annex:
+    """Biểu 4: articles per month of the period, against the same month a year before."""
+    r, b = report.rollup, report.before
     now_months, before_months = r.articles_by_month, b.articles_by_month
     months = [(f"Tháng {m:02d}/{y}", "tin, bài", now_months.get(f"{y}-{m:02d}", 0),
                before_months.get(f"{y - 1}-{m:02d}", 0)) for y, m in report.period.months()]
-    articles = Annex(4, "Tin, bài về bình đẳng giới theo tháng", COMPARE, _compare(
+    return Annex(4, "Tin, bài về bình đẳng giới theo tháng", COMPARE, _compare(
         [*months, ("Tổng số", "tin, bài", r.counts.get("article", 0),
                    b.counts.get("article", 0))]),
         note=("Tháng tính theo Nghị định 09/2019/NĐ-CP: từ ngày 15 tháng trước đến ngày 14 "
               "tháng báo cáo." if report.period.administrative else ""))
-    budget = Annex(5, "Kinh phí thực hiện công tác bình đẳng giới", COMPARE, _compare([
+
+
+def _budget(r: Rollup, b: Rollup) -> Annex:
+    return Annex(5, "Kinh phí thực hiện công tác bình đẳng giới", COMPARE, _compare([
         ("Kinh phí dự toán", "đồng", r.total("budget", "planned"), b.total("budget", "planned")),
         ("Kinh phí đã chi", "đồng", r.total("budget", "spent"), b.total("budget", "spent")),
         ("Tỷ lệ đã chi so với dự toán", "%",
@@ -174,7 +188,13 @@ def annexes(report: Report) -> list[Annex]:
         ("Kinh phí hợp tác quốc tế", "đồng", r.total("cooperation", "amount"),
          b.total("cooperation", "amount")),
     ]))
-    return [staff, communication, training, articles, budget]
+
+
+def annexes(report: Report) -> list[Annex]:
+    """Biểu 1–5 of the report (the Word report and the workbook show the same)."""
+    r, b = report.rollup, report.before
+    return [_staff(report), _communication(r, b), _training(r, b), _articles(report),
+            _budget(r, b)]
 
 
 # --- the words and numbers of the Word report --------------------------------------------
@@ -287,6 +307,7 @@ def context(report: Report) -> dict[str, Any]:
     """Everything the template writes (see templates/make_template.py for the names)."""
     t = vi()
     not_met = [target_name(t, r.code) for r in report.targets if r.verdict == Verdict.not_met]
+    not_met = [name[:1].lower() + name[1:] for name in not_met]  # inside a sentence
     table = annexes(report)
     return {
         "parent_name": report.parent_name or "", "unit_name": report.unit.name,
@@ -307,7 +328,7 @@ def context(report: Report) -> dict[str, Any]:
         "annexes": [{
             "number": a.number, "title": a.title, "columns": a.columns, "note": a.note,
             "rows": [{"stt": row.stt, "label": row.label, "unit": row.unit,
-                      "values": [_number(t, v, a.signed and i == 2)
+                      "figures": [_number(t, v, a.signed and i == 2)
                                  for i, v in enumerate(row.values)]} for row in a.rows],
         } for a in table],
     }

@@ -150,15 +150,19 @@ async def recently_reminded(
     session: AsyncSession, member: Member, since: datetime
 ) -> list[Occurrence]:
     """Open occurrences of the member's unit that reminders sent to the member since then
-    were about, the latest reminded first (what "done" typed after a reminder answers)."""
+    were about, the latest reminded first (what "done" typed after a reminder answers) —
+    not those the member said do not apply to them."""
     last = func.max(OutboxMessage.sent_at)
+    not_applicable = select(Response.id).where(
+        Response.occurrence_id == Occurrence.id, Response.member_id == member.id,
+        Response.answer == Answer.na).exists()
     rows = await session.execute(
         select(Occurrence, last).join(OutboxMessage, OutboxMessage.occurrence_id == Occurrence.id)
         .where(OutboxMessage.recipient == outbox.member_recipient(member.id),
                OutboxMessage.kind.in_([OutboxKind.reminder, OutboxKind.later]),
                OutboxMessage.status == OutboxStatus.sent, OutboxMessage.sent_at >= since,
                Occurrence.unit_id == member.unit_id,
-               Occurrence.status == OccurrenceStatus.open)
+               Occurrence.status == OccurrenceStatus.open, ~not_applicable)
         .group_by(Occurrence.id).order_by(last.desc(), Occurrence.id)
     )
     return [occ for occ, _ in rows.unique()]

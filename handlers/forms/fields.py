@@ -367,7 +367,9 @@ class Choice(Field):
     def parse(self, text: str, ctx: Ctx) -> Any:
         """A label or code as written, or an option's number (a cell of an imported file)."""
         labelled = self.labelled(ctx)
-        if re.fullmatch(r"[0-9]{1,2}", text) and 1 <= int(text) <= len(labelled):
+        if re.fullmatch(r"[0-9]{1,3}", text):
+            if not 1 <= int(text) <= len(labelled):
+                raise FieldError(N_("There is no choice number {n}."), n=text)
             return self.pick(labelled[int(text) - 1][0], ctx)
         for value, label in labelled:
             if _norm(text) in (_norm(label), value.casefold()):

@@ -3,15 +3,15 @@
 Run ``python bot/exports/templates/make_template.py`` to regenerate it; after that people may
 edit the .docx in Word directly (wording, fonts, the signature block) — re-running this script
 overwrites such edits. The layout follows the form of Nghị định 30/2020/NĐ-CP: A4, margins
-top/bottom 20 mm, left 30 mm, right 15 mm, Times New Roman 14 pt (13 pt in the header, 11–12
-pt in tables).
+top/bottom 20 mm, left 30 mm, right 15 mm, Times New Roman 14 pt (12–13 pt in the header,
+11–12 pt in tables).
 
 Variables (filled by ``bot.exports.report_docx.context``): ``parent_name``, ``unit_name``,
 ``period_name``, ``letter_number``, ``many_units``, ``has_profile``, ``n`` (every number,
 already written the Vietnamese way: ``n.staff``, ``n.articles``…), ``documents``,
 ``ban_documents``, ``organisers``, ``models``, ``targets`` (rows: stt, name, unit, level,
 value, before, verdict, reason), ``not_met``, ``difficulties``, ``causes``, ``proposals``,
-``annexes`` (number, title, columns, note, rows: stt, label, unit, values). Tags: ``{{ x }}``
+``annexes`` (number, title, columns, note, rows: stt, label, unit, figures). Tags: ``{{ x }}``
 writes a value, ``{%p … %}`` alone in a paragraph and ``{%tr … %}`` alone in a table row are
 loops and conditions that remove their own paragraph or row. "[…]" (highlighted) marks a place
 for people to write.
@@ -110,19 +110,26 @@ def _no_spacing(cell) -> None:
         p.paragraph_format.space_after = Pt(0)
 
 
+def _widths(table: Table, widths: list[float]) -> None:
+    """Column widths in both places Word and LibreOffice read them (grid and cells)."""
+    table.autofit = False
+    for i, width in enumerate(widths):
+        table.columns[i].width = Mm(width)
+        for cell in table.columns[i].cells:
+            cell.width = Mm(width)
+
+
 def grid(doc, widths: list[int], header: list[str], cells: list[str], loop: str,
          size: float, numbers_from: int) -> Table:
     """A bordered table: a header row, then one row repeated by docxtpl for each item."""
     table = doc.add_table(rows=4, cols=len(widths))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
+    _widths(table, widths)
     rows = table.rows
     rows[1].cells[0].text = "{%tr for " + loop + " %}"
     rows[3].cells[0].text = "{%tr endfor %}"
-    for i, width in enumerate(widths):
-        for row in rows:
-            row.cells[i].width = Mm(width)
+    for i in range(len(widths)):
         head = rows[0].cells[i].paragraphs[0]
         head.alignment = CENTER
         _style(head.add_run(header[i]), True, False, size)
@@ -144,10 +151,7 @@ def _repeat_header(row) -> None:
 def header_block(doc) -> None:
     """Agency (left) and the national motto (right); number, place and date below."""
     table = doc.add_table(rows=2, cols=2)
-    table.autofit = False
-    left, right = Mm(68), Mm(TEXT_WIDTH - 68)
-    for row in table.rows:
-        row.cells[0].width, row.cells[1].width = left, right
+    _widths(table, [70, TEXT_WIDTH - 70])
     agency, motto = table.rows[0].cells
     agency.paragraphs[0].text = "{%p if parent_name %}"
     para(agency, "{{ parent_name|upper }}", align=CENTER, size=13, after=0)
@@ -155,8 +159,8 @@ def header_block(doc) -> None:
     para(agency, "{{ unit_name|upper }}", bold=True, align=CENTER, size=13, after=0)
     para(agency, "_______", bold=True, align=CENTER, size=13, after=0)
     motto.paragraphs[0].alignment = CENTER
-    _style(motto.paragraphs[0].add_run("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"), True, False, 13)
-    para(motto, "Độc lập - Tự do - Hạnh phúc", bold=True, align=CENTER, size=14, after=0)
+    _style(motto.paragraphs[0].add_run("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"), True, False, 12)
+    para(motto, "Độc lập - Tự do - Hạnh phúc", bold=True, align=CENTER, size=13, after=0)
     para(motto, "_______________________", bold=True, align=CENTER, size=13, after=0)
     number, place = table.rows[1].cells
     number.paragraphs[0].alignment = CENTER
@@ -266,7 +270,7 @@ def section_two(doc) -> None:
 
 def section_three(doc) -> None:
     heading(doc, "III. KẾT QUẢ THỰC HIỆN CÁC MỤC TIÊU, CHỈ TIÊU")
-    grid(doc, [10, 42, 11, 18, 24, 20, 18, 22],
+    grid(doc, [12, 40, 12, 17, 23, 19, 19, 23],
          ["STT", "Chỉ tiêu", "ĐVT", "Chỉ tiêu giao", "Kết quả kỳ báo cáo", "Cùng kỳ",
           "Đánh giá", "Nguyên nhân"],
          ["{{ t.stt }}", "{{ t.name }}", "{{ t.unit }}", "{{ t.level }}", "{{ t.value }}",
@@ -296,16 +300,15 @@ def sections_four_to_six(doc) -> None:
 
 def signature(doc) -> None:
     table = doc.add_table(rows=1, cols=2)
-    table.autofit = False
+    _widths(table, [70, TEXT_WIDTH - 70])
     left, right = table.rows[0].cells
-    left.width, right.width = Mm(80), Mm(TEXT_WIDTH - 80)
     _style(left.paragraphs[0].add_run("Nơi nhận:"), True, True, 12)
     para(left, "- {{ parent_name or '…' }} (để báo cáo);", size=11, after=0)
     para(left, "- Thành viên Ban;", size=11, after=0)
     para(left, "- Lưu: VT.", size=11, after=0)
     right.paragraphs[0].alignment = CENTER
-    _style(right.paragraphs[0].add_run("TM. BAN VÌ SỰ TIẾN BỘ CỦA PHỤ NỮ"), True, False, 14)
-    para(right, "TRƯỞNG BAN", bold=True, align=CENTER, after=0)
+    _style(right.paragraphs[0].add_run("TM. BAN VÌ SỰ TIẾN BỘ CỦA PHỤ NỮ"), True, False, 13)
+    para(right, "TRƯỞNG BAN", bold=True, align=CENTER, size=13, after=0)
     for _ in range(4):
         para(right, "", after=0)
     para(right, GAP, bold=True, align=CENTER, after=0)
@@ -321,12 +324,12 @@ def annexes(doc) -> None:
     para(doc, "{{ a.title|upper }}", bold=True, align=CENTER, after=0)
     para(doc, "(Kèm theo Báo cáo số …/BC-… của {{ unit_name }}; kỳ báo cáo: {{ period_name }})",
          italic=True, align=CENTER, size=13)
-    grid(doc, [10, 72, 20, 21, 21, 21],
+    grid(doc, [12, 58, 19, 25, 25, 26],
          ["STT", "Nội dung", "ĐVT", "{{ a.columns[0] }}", "{{ a.columns[1] }}",
           "{{ a.columns[2] }}"],
-         ["{{ r.stt }}", "{{ r.label }}", "{{ r.unit }}", "{{ r.values[0] }}",
-          "{{ r.values[1] }}", "{{ r.values[2] }}"],
-         "r in a.rows", 12, numbers_from=3)
+         ["{{ r.stt }}", "{{ r.label }}", "{{ r.unit }}", "{{ r.figures[0] }}",
+          "{{ r.figures[1] }}", "{{ r.figures[2] }}"],
+         "r in a.rows", 11, numbers_from=3)
     tag(doc, "{%p if a.note %}")
     para(doc, "Ghi chú: {{ a.note }}", italic=True, size=12)
     tag(doc, "{%p endif %}")
