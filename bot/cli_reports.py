@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +14,7 @@ from bot.context import AppContext
 from bot.models import Unit
 from bot.services import report_rows, reports, targets
 from bot.services.periods import Period, period_of
+from bot.views.reports import file_name
 
 UnitOpt = Annotated[int, typer.Option("--unit", help="Unit ID (see `unit list`).")]
 FORMATS = ("json", "docx", "xlsx", "png")
@@ -67,14 +66,6 @@ def as_json(report: reports.Report) -> dict[str, Any]:
     }
 
 
-def default_name(unit: Unit, period: Period, format: str) -> str:
-    """bao-cao-so-cong-thuong-2027-H1.docx: the unit's name without diacritics."""
-    plain = unicodedata.normalize("NFD", unit.name.replace("đ", "d").replace("Đ", "D"))
-    slug = re.sub(r"[^a-z0-9]+", "-", plain.encode("ascii", "ignore").decode().lower())
-    key = period.key.replace("..", "_")
-    return f"bao-cao-{slug.strip('-') or unit.id}-{key}.{format}"
-
-
 def report(
     unit: UnitOpt,
     period: Annotated[str, typer.Option(help="2027 (15/12/2026–14/12/2027), 2027-H1, "
@@ -113,7 +104,7 @@ def report(
             return
         output.write_text(text + "\n", encoding="utf-8")
     else:
-        output = output or Path(default_name(found, span, format))
+        output = output or Path(file_name(found, span, format))
         output.write_bytes(result)
     typer.echo(f"wrote {output.resolve()}")
 

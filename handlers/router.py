@@ -23,7 +23,7 @@ from handlers import (  # noqa: F401  (importing them registers their handlers)
     mine,
     onboarding,
     reminders,
-    summary,
+    reports,
 )
 from handlers.registry import CHOICES, COMMANDS, STATES, parse_command
 from handlers.turn import Turn

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from bot.i18n import N_, Translator
+from bot.models import Unit
 from bot.services import activities
 from bot.services.periods import Period
 from bot.services.reports import Report
@@ -70,6 +74,13 @@ def period_name(t: Translator, period: Period) -> str:
     else:
         return span
     return f"{name} ({span})"
+
+
+def file_name(unit: Unit, period: Period, ext: str) -> str:
+    """bao-cao-so-cong-thuong-2027-H1.docx: the unit's name without diacritics."""
+    plain = unicodedata.normalize("NFD", unit.name.replace("đ", "d").replace("Đ", "D"))
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.encode("ascii", "ignore").decode().lower())
+    return f"bao-cao-{slug.strip('-') or unit.id}-{period.key.replace('..', '_')}.{ext}"
 
 
 def activity_name(t: Translator, code: str) -> str:
