@@ -20,7 +20,7 @@ from bot.context import AppContext
 from bot.i18n import Translator
 from bot.models import Checkin, Member, Unit
 from bot.parsing import parse_id, parse_period
-from bot.services import activities, checkins
+from bot.services import activities, approvals, checkins
 from bot.services.activities import NUMBER_KINDS
 from bot.views.duties import shorten
 from handlers.checkins import read_row
@@ -232,7 +232,11 @@ async def check_row(
                  for name, reason in errors.items()]
     if problems or unit is None:
         return problems
-    return Row(unit.id, member_id, checkins.Values(kind, stored))
+    values = checkins.Values(kind, stored)
+    if await approvals.locked(session, unit.id, values.dates[0]):
+        return [_line(number, date_column, "the unit's report for that period is approved and "
+                                           "its check-ins are locked")]
+    return Row(unit.id, member_id, values)
 
 
 def checkin_import(

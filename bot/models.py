@@ -111,6 +111,8 @@ class OutboxKind(enum.StrEnum):
     confirm = "confirm"  # to the focal point: set the due date from the guiding letter
     removed = "removed"  # to a person just removed from their unit (no occurrence)
     summary = "summary"  # to an admin: last month's summary (no occurrence)
+    approval = "approval"  # to the parent's admins: a report to approve or return
+    decision = "decision"  # to the unit's focal point and submitter: approved or returned
 
 
 class OutboxStatus(enum.StrEnum):
@@ -427,3 +429,46 @@ class TargetLevel(Base):
     level: Mapped[int] = mapped_column(Integer)  # percent
     set_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     set_at: Mapped[datetime]
+
+
+class SubmissionStatus(enum.StrEnum):
+    submitted = "submitted"  # waiting for the parent unit's admins
+    returned = "returned"  # sent back with a comment; the unit may change and resubmit
+    approved = "approved"  # the unit's check-ins of the period are locked
+    excused = "excused"  # the parent excused the unit from this report
+
+
+class ReportSubmission(Base):
+    """A unit's report for a period, as sent up to its parent: who sent it, whether in time,
+    and the parent's decision. An approved one locks the unit's check-ins of the period."""
+
+    __tablename__ = "report_submissions"
+    __table_args__ = (UniqueConstraint("unit_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(32))  # "2027-H1", "2027" (administrative)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))  # SubmissionStatus
+    submitted_by: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"))
+    submitted_at: Mapped[datetime | None]
+    due_on: Mapped[date | None] = mapped_column(Date)  # the report duty's, when it has one
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class SubmissionEvent(Base):
+    """Every step of a submission, kept: submitted, returned, approved, excused, unlocked."""
+
+    __tablename__ = "submission_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("report_submissions.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(12))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    at: Mapped[datetime]
+    comment: Mapped[str | None] = mapped_column(Text)

@@ -32,6 +32,7 @@ from handlers.forms import (
     Field,
     FieldError,
     Form,
+    FormError,
     Money,
     MultiChoice,
     Option,
@@ -49,6 +50,8 @@ from handlers.turn import Turn
 log = logging.getLogger(__name__)
 
 FORM_PREFIX = "ck_"
+LOCKED = N_("The report for that period has been approved, so its check-ins are locked. An "
+            "admin of a unit above can unlock it.")
 MAX_TEXT, MAX_LONG_TEXT = 255, 2000
 
 
@@ -104,17 +107,21 @@ async def _save(turn: Turn, values: dict[str, Any], context: dict[str, Any]) -> 
     explicit = None
     if context.get("occurrence_id") is not None:
         explicit = await occurrences.for_member(turn.session, member, int(context["occurrence_id"]))
+    try:  # first, so a locked period changes nothing at all
+        checkin = await checkins.create(
+            turn.session, unit_id=member.unit_id, member_id=member.id, values=new,
+            channel=turn.inbound.channel, now=turn.now,
+            occurrence_id=explicit.id if explicit else None,
+        )
+    except checkins.Locked:
+        raise FormError(LOCKED, field=kind.when.name) from None
     found = await checkins.answered(turn.session, member.unit_id, new, turn.app.calendar.cal,
                                     turn.now)
     if explicit is not None and explicit.id not in {o.id for o in found}:
         found.insert(0, explicit)
     closed = await checkins.close(turn.session, found, member, turn.now)
-    answers = explicit or (closed[0] if closed else None)
-    checkin = await checkins.create(
-        turn.session, unit_id=member.unit_id, member_id=member.id, values=new,
-        channel=turn.inbound.channel, now=turn.now,
-        occurrence_id=answers.id if answers else None,
-    )
+    if checkin.occurrence_id is None and closed:
+        checkin.occurrence_id = closed[0].id
     log.info("checkin_saved", extra={"checkin_id": checkin.id, "activity": kind.code,
                                      "unit_id": member.unit_id, "closed": len(closed)})
     lines = [turn._("Saved: {what}. Thank you!").format(what=headline(turn, checkin))]
@@ -131,7 +138,10 @@ async def _save_change(turn: Turn, checkin_id: int, new: checkins.Values) -> Non
     if checkin is None:
         turn.say(turn._("That check-in can no longer be changed. Send /mine to see yours."))
         return
-    await checkins.change(turn.session, checkin, by=turn.member.id, values=new, now=turn.now)
+    try:
+        await checkins.change(turn.session, checkin, by=turn.member.id, values=new, now=turn.now)
+    except checkins.Locked:
+        raise FormError(LOCKED) from None
     log.info("checkin_changed", extra={"checkin_id": checkin.id, "by": turn.member.id})
     turn.say(turn._("Changed: {what}.").format(what=headline(turn, checkin)))
 
@@ -354,8 +364,12 @@ def quick(text: str) -> tuple[ActivityType, dict[str, str], bool] | None:
     head: list[tuple[str, str]] = []
     while tokens and _sort(tokens[0]) != "text":
         head.append((_sort(tokens[0]), tokens.pop(0)))
-    while tokens and _sort(tokens[-1]) in ("url", "date"):
-        head.append((_sort(tokens[-1]), tokens.pop()))
+    # From the end, one link or date the start did not give: "… ngày 8/3" in a name stays.
+    for _ in range(2):
+        sort = _sort(tokens[-1]) if tokens else "text"
+        if sort not in ("url", "date") or any(s == sort for s, _ in head):
+            break
+        head.append((sort, tokens.pop()))
     slots = {"url": [], "date": [], "number": [], "text": []}  # type: dict[str, list[str]]
     for name in kind.quick:
         spec = kind.field(name)
@@ -368,7 +382,7 @@ def quick(text: str) -> tuple[ActivityType, dict[str, str], bool] | None:
     for sort in ("url", "date", "number"):
         given = [token for s, token in head if s == sort]
         if len(given) > len(slots[sort]):
-            unsure = unsure or bool(slots[sort]) or sort == "number"
+            unsure = unsure or (sort == "number" and bool(slots[sort]))
             continue
         raw.update(zip(slots[sort], given, strict=False))
     if tokens and slots["text"]:

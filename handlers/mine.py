@@ -8,7 +8,7 @@ from bot.messages import Choice
 from bot.models import Checkin, Role
 from bot.parsing import parse_id
 from bot.services import checkins, members
-from handlers.checkins import change, describe, headline
+from handlers.checkins import LOCKED, change, describe, headline
 from handlers.registry import choice, command
 from handlers.turn import Turn
 
@@ -51,7 +51,9 @@ async def on_choice(turn: Turn) -> None:
     action, checkin = await _checkin(turn)
     if checkin is None:
         return
-    if action == "view":
+    if action in ("edit", "del", "gone") and await checkins.locked(turn.session, checkin):
+        turn.outcome(turn._(LOCKED))
+    elif action == "view":
         await _view(turn, checkin)
     elif action == "edit":
         await change(turn, checkin)

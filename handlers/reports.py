@@ -109,7 +109,7 @@ async def _own(turn: Turn, period: Period) -> None:
     turn.say("\n".join(lines))
 
 
-def _default_report(turn: Turn) -> str:
+def default_report_period(turn: Turn) -> str:
     """The report due next: the six-month one in the first half, else the year's."""
     year, half = report_period(turn.today)
     return f"{year}-H1" if half == 1 else str(year)
@@ -117,7 +117,7 @@ def _default_report(turn: Turn) -> str:
 
 @command("report", Role.focal, N_("the period's report as Word and Excel files"))
 async def report(turn: Turn) -> None:
-    scope = await _scope(turn, _default_report(turn))
+    scope = await _scope(turn, default_report_period(turn))
     if scope is None:
         return
     if not turn.caps.files:

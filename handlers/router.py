@@ -14,6 +14,7 @@ from bot.services import conversations, members
 from bot.services.members import has_role
 from handlers import (  # noqa: F401  (importing them registers their handlers)
     admin,
+    approvals,
     checkins,
     deadline,
     duties,

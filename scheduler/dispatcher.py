@@ -42,9 +42,10 @@ from bot.models import (
     OutboxStatus,
     Response,
     Role,
+    SubmissionStatus,
     Unit,
 )
-from bot.services import members, occurrences, outbox, reports
+from bot.services import approvals, members, occurrences, outbox, reports
 from bot.services.calendar import DutyDate
 from bot.services.periods import period_of
 from bot.views.reminders import ReminderMessage
@@ -379,7 +380,9 @@ class Dispatcher:
             about = member.full_name if member else None
         link = self.app.deep_link(target.sender.name) if target.group else None
         item = DutyDate.stored(row.occurrence) if row.occurrence is not None else None
-        report, chart = None, None
+        report, chart, notice = None, None, None
+        if row.kind in (OutboxKind.approval, OutboxKind.decision) and row.payload:
+            notice = await self._submission_notice(session, row)
         if row.kind == OutboxKind.summary and row.payload:
             report = await reports.build(session, unit, period_of(row.payload["period"]),
                                          self.cal.cal)
@@ -388,14 +391,39 @@ class Dispatcher:
         return ReminderMessage(
             kind=row.kind, occurrence_id=row.occurrence_id, item=item,
             unit_name=unit.name, today=local_now.date(), missing=missing, about=about,
-            private_link=link, report=report, chart=chart,
+            private_link=link, report=report, chart=chart, notice=notice,
         )
+
+    @staticmethod
+    async def _submission_notice(session: AsyncSession, row: OutboxMessage) -> dict[str, object]:
+        """What a report sent up (to approve) or its decision (to the unit) says."""
+        assert row.payload is not None
+        sub = await approvals.by_id(session, int(row.payload["submission_id"]))
+        assert sub is not None  # checked by _skip_reason in this transaction
+        unit = await session.get(Unit, sub.unit_id)
+        assert unit is not None
+        who_id = sub.submitted_by if row.kind == OutboxKind.approval else sub.decided_by
+        who = await members.by_id(session, who_id) if who_id else None
+        return {"submission_id": sub.id, "unit": unit.name, "unit_id": unit.id,
+                "period": sub.period, "by": who.full_name if who else "—",
+                "late": approvals.on_time(sub, unit) is False, "comment": sub.comment or "",
+                "action": str(row.payload.get("action", ""))}
 
     async def _skip_reason(
         self, session: AsyncSession, row: OutboxMessage, now: datetime
     ) -> str | None:
         """Why this row should not be sent; `now` is in the unit's timezone."""
         occ = row.occurrence
+        if occ is None and row.kind in (OutboxKind.approval, OutboxKind.decision):
+            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
+            if member is None or not member.active:
+                return "member removed"
+            sub = await approvals.by_id(session, int((row.payload or {})["submission_id"]))
+            if sub is None:
+                return "submission gone"
+            if row.kind == OutboxKind.approval and sub.status != SubmissionStatus.submitted:
+                return "decided"  # another admin of the unit above decided meanwhile
+            return None
         if occ is None and row.kind == OutboxKind.summary:
             member = await members.by_id(session, int(row.recipient.partition(":")[2]))
             if member is None or not member.active or member.role != Role.admin:

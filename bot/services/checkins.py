@@ -21,7 +21,7 @@ from bot.models import (
     OccurrenceStatus,
     Role,
 )
-from bot.services import occurrences
+from bot.services import approvals, occurrences
 from bot.services.activities import ActivityType
 from bot.services.calendar import DutyDate, occurrences_between
 from bot.services.duties import applicable, catalog_entry
@@ -74,10 +74,25 @@ def _set(checkin: Checkin, values: Values) -> None:
     checkin.period_half = 1 if checkin.period_month <= 6 else 2
 
 
+class Locked(Exception):
+    """The check-in's period is approved: its check-ins cannot change until unlocked."""
+
+
+async def _open(session: AsyncSession, unit_id: int, *days: date) -> None:
+    for day in days:
+        if await approvals.locked(session, unit_id, day):
+            raise Locked(day)
+
+
+async def locked(session: AsyncSession, checkin: Checkin) -> bool:
+    return await approvals.locked(session, checkin.unit_id, checkin.starts_on)
+
+
 async def create(
     session: AsyncSession, *, unit_id: int, member_id: int | None, values: Values,
     channel: str, now: datetime, occurrence_id: int | None = None,
 ) -> Checkin:
+    await _open(session, unit_id, values.dates[0])
     checkin = Checkin(unit_id=unit_id, member_id=member_id, activity=values.kind.code,
                       occurrence_id=occurrence_id, channel=channel, created_at=now,
                       updated_at=now, updated_by=member_id)
@@ -94,6 +109,7 @@ async def create(
 async def change(
     session: AsyncSession, checkin: Checkin, *, by: int | None, values: Values, now: datetime
 ) -> None:
+    await _open(session, checkin.unit_id, checkin.starts_on, values.dates[0])
     old = dict(checkin.fields)
     _set(checkin, values)
     checkin.updated_at, checkin.updated_by = now, by
@@ -106,6 +122,7 @@ async def change(
 
 async def remove(session: AsyncSession, checkin: Checkin, *, by: int | None, now: datetime) -> None:
     """Delete: the numbers leave every report; the row and its revisions stay."""
+    await _open(session, checkin.unit_id, checkin.starts_on)
     checkin.deleted_at, checkin.updated_at, checkin.updated_by = now, now, by
     await session.execute(delete(CheckinValue).where(CheckinValue.checkin_id == checkin.id))
     session.add(CheckinRevision(checkin_id=checkin.id, member_id=by, action="deleted", at=now,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from bot.i18n import Translator
 from bot.messages import Choice, OutFile, Reply
 from bot.models import OutboxKind
 from bot.services.calendar import DutyDate
 from bot.services.duties import answered_by
+from bot.services.periods import period_of
 from bot.services.reports import Report
 from bot.views.duties import due_lines, duty_title
-from bot.views.reports import summary_lines
+from bot.views.reports import period_name, summary_lines
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class ReminderMessage:
     private_link: str | None = None  # opens a private chat with the bot (group posts)
     report: Report | None = None  # the monthly summary's
     chart: bytes | None = None  # its picture (PNG), where the channel takes files
+    notice: dict[str, Any] | None = None  # a report sent up, or the decision on it
 
 
 def answer_choices(t: Translator, occurrence_id: int, check_in: bool = True) -> list[Choice]:
@@ -72,6 +75,8 @@ def render(t: Translator, msg: ReminderMessage) -> Reply | None:
                  t.gettext("Details at any time: /summary.")]
         chart = OutFile("tong-hop.png", msg.chart, "image/png") if msg.chart else None
         return Reply("\n".join(lines), file=chart, lang=t.lang)
+    if msg.kind in (OutboxKind.approval, OutboxKind.decision):
+        return _submission(t, msg)
     if msg.kind == OutboxKind.removed:
         return Reply(t.gettext(
             "You are no longer a member of {unit} in the Ban VSTBPN assistant, so you will get "
@@ -117,3 +122,30 @@ def render(t: Translator, msg: ReminderMessage) -> Reply | None:
         ).format(name=msg.about or "?")
         return Reply("\n".join([text, *body]), lang=t.lang)
     raise ValueError(f"unknown outbox kind {kind!r}")
+
+
+def _submission(t: Translator, msg: ReminderMessage) -> Reply:
+    """A report sent up, to the parent's admins (with Approve / Return), or the decision on
+    it, to the unit's focal point."""
+    n = msg.notice
+    assert n is not None
+    period = period_name(t, period_of(str(n["period"])))
+    if msg.kind == OutboxKind.approval:
+        lines = [t.gettext("📨 {unit} sent its report for {period} (sent by {name}).").format(
+            unit=n["unit"], period=period, name=n["by"])]
+        if n["late"]:
+            lines.append(t.gettext("It was sent after its due date."))
+        lines.append(t.gettext("Its figures: /summary {key} #{unit_id}. Approve it, or return "
+                               "it with a comment:").format(key=n["period"], unit_id=n["unit_id"]))
+        sid = n["submission_id"]
+        return Reply("\n".join(lines), (Choice(t.gettext("✅ Approve"), f"appr:ok:{sid}"),
+                                        Choice(t.gettext("↩️ Return"), f"appr:ret:{sid}")),
+                     lang=t.lang)
+    if n["action"] == "approved":
+        text = t.gettext("✅ The report of {unit} for {period} was approved by {name}. Its "
+                         "check-ins for the period are now locked.")
+    else:
+        text = t.gettext("↩️ The report of {unit} for {period} was returned by {name}: "
+                         "«{comment}». Please correct it and send it again with /submit.")
+    return Reply(text.format(unit=n["unit"], period=period, name=n["by"],
+                             comment=n["comment"]), lang=t.lang)

@@ -261,8 +261,14 @@ class DayRange(Field):
             rf"({_DAY}|{_DAY_NO_YEAR})\s*(?:-|–|—|đến|tới|to)\s*({last})", text, re.IGNORECASE
         )
         end = None
-        if m is not None:
-            end = parse_recent_day(m[2], ctx.today()) if self.recent else parse_day(m[2])
+        if m is not None and self.recent and parse_day(m[2]) is None:
+            # "1/3-5/3": the first day has happened; the last is in its year (or the next).
+            first = parse_recent_day(m[1], ctx.today())
+            end = parse_day(m[2], first.year) if first else None
+            if first is not None and end is not None and end < first:
+                end = parse_day(m[2], first.year + 1)
+        elif m is not None:
+            end = parse_day(m[2])
         start = parse_day(m[1], end.year) if m and end else None
         if m is None or start is None or end is None:
             raise FieldError(N_("I could not read that date. Please write it like 12/3/2026, "
