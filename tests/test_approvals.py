@@ -60,7 +60,7 @@ async def test_submit_return_resubmit_approve_lock_unlock(app, clock, tg_api,
     for outsider in (ROOT_ADMIN, ADMIN_A, OUTSIDER):
         (refused,) = await Chat(app, str(outsider), TG).send(choice=f"appr:ok:{sid}")
         assert refused.text == "Chỉ quản trị viên của đơn vị cấp trên được quyết định báo cáo này."
-    assert "Chỉ quản trị viên" in await focal.say(f"/approvals")  # a focal point: not at all
+    assert "Chỉ quản trị viên" in await focal.say("/approvals")  # a focal point: not at all
 
     # Return with a comment: it reaches the focal point through the outbox.
     await parent_admin.send(choice=f"appr:ret:{sid}")
