@@ -25,6 +25,7 @@ from handlers import (  # noqa: F401  (importing them registers their handlers)
     onboarding,
     reminders,
     reports,
+    targets,
 )
 from handlers.registry import CHOICES, COMMANDS, STATES, parse_command
 from handlers.turn import Turn

@@ -95,3 +95,24 @@ async def test_the_report_as_files_or_a_sentence(app, clock) -> None:
     (said,) = await _chat(app, FOCAL_A, NO_FILES).send("/report 2026-Q1")
     assert said.file is None and "không nhận được tệp" in said.text
     assert f"vstbpn report --unit {ids['a']} --period 2026-Q1" in said.text
+
+
+async def test_an_admin_sets_a_target_level_that_the_units_below_inherit(app, clock) -> None:
+    clock.set(datetime(2026, 3, 20, 9, tzinfo=VN))
+    await _tree(app)
+    top = _chat(app, ROOT_ADMIN)
+    (listed,) = await top.send("/target")
+    assert "Tỷ lệ nữ trong quy hoạch các chức danh lãnh đạo, quản lý: 50%" in listed.text
+    assert "women_in_pool" not in listed.text  # names, never codes
+    pick = next(c.value for c in listed.choices if c.value == "tgt:women_in_pool")
+    await top.send(choice=pick)
+    assert "từ 0 đến 100" in await top.say("nhiều")  # asked again, politely
+    assert "nay là 45%" in await top.say("45%")
+    (below,) = await _chat(app, ADMIN_A).send("/target")
+    assert "quy hoạch các chức danh lãnh đạo, quản lý: 45% (Chiến lược: 50%)" in below.text
+    # A member cannot; the department may go back to what is above.
+    assert "Chỉ quản trị viên" in await _chat(app, MEMBER_A).say("/target")
+    await top.send(choice=pick)
+    assert "áp dụng lại" in await top.say("mặc định")
+    (again,) = await _chat(app, ADMIN_A).send("/target")
+    assert "quy hoạch các chức danh lãnh đạo, quản lý: 50%" in again.text

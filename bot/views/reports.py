@@ -102,6 +102,12 @@ def summary_lines(t: Translator, report: Report) -> list[str]:
         line = f"• {activity_name(t, code)}: {t.number(n)}"
         extra = _extra(t, code, r.totals.get(code, {}))
         lines.append(f"{line} ({extra})" if extra else line)
+    expected = sum(c.expected for c in report.completeness)
+    if expected:
+        lines.append(t.gettext("Duties due in the period: {actual} of {expected} done, {on_time} "
+                               "on time.").format(
+            actual=sum(c.actual for c in report.completeness), expected=expected,
+            on_time=sum(c.on_time for c in report.completeness)))
     lines += ["", t.gettext("Targets:")]
     unknown: dict[str, int] = {}
     for result in report.targets:
