@@ -40,8 +40,7 @@ def as_json(report: reports.Report) -> dict[str, Any]:
     """totals (by type, then field), targets, completeness and children."""
     rollup = report.rollup
     children = [u for u in report.units if u.parent_id == report.unit.id]
-    own = {(row.unit_id, row.code): row for row in report.unit_duties}
-    code = reports.REPORT_DUTIES["H" if report.period.kind == "half" else "Y"]
+    sent = {c.unit.id: c.status for c in report.children}
     return {
         "unit": {"id": report.unit.id, "name": report.unit.name},
         "period": {"key": report.period.key, "start": report.period.start.isoformat(),
@@ -59,10 +58,9 @@ def as_json(report: reports.Report) -> dict[str, Any]:
              "verdict": r.verdict.value, "reason": r.reason}
             for r in report.targets],
         "completeness": [asdict(c) for c in report.completeness],
-        "children": [
-            {"id": u.id, "name": u.name,
-             "report": own[(u.id, code)].status if (u.id, code) in own else "not_due"}
-            for u in children],
+        # The six-month and annual reports: approved, submitted, late, returned, excused or
+        # missing; null for other periods.
+        "children": [{"id": u.id, "name": u.name, "report": sent.get(u.id)} for u in children],
     }
 
 

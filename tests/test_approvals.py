@@ -5,11 +5,15 @@ report waits for every child's."""
 from __future__ import annotations
 
 from datetime import datetime
+from io import BytesIO
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.models import Checkin, ReportSubmission, Role, SubmissionEvent
-from bot.services import activities, checkins
+from bot.exports.report_xlsx import render_xlsx
+from bot.models import Checkin, ReportSubmission, Role, SubmissionEvent, Unit
+from bot.services import activities, checkins, reports
+from bot.services.periods import period_of
 from bot.views.reminders import render
 from scheduler.dispatcher import Dispatcher
 from tests.conftest import VN, VirtualTime, add_tg_member, add_unit
@@ -87,6 +91,17 @@ async def test_submit_return_resubmit_approve_lock_unlock(app, clock, tg_api,
             raise AssertionError("a locked check-in was deleted")
         except checkins.Locked:
             pass
+
+    # The parent's report (JSON, workbook) shows where each child's report stands.
+    async with app.sessions() as session:
+        parent_unit = await session.get(Unit, ids["parent"])
+        built = await reports.build(session, parent_unit, period_of("2026-H1"),
+                                    app.calendar.cal)
+    assert [(c.unit.name, c.status) for c in built.children] == [
+        ("Phòng A", "approved"), ("Phòng B", "missing")]
+    sheet = load_workbook(BytesIO(render_xlsx(built)))["Mức độ đầy đủ"]
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert "Đã duyệt" in cells and "Chưa gửi" in cells
 
     # The parent's own report waits for Phòng B, until it is excused.
     assert "Chỉ quản trị viên" not in await parent_admin.say("/approvals 2026-H1")

@@ -153,6 +153,10 @@ def _annexes(s: Sheets) -> None:
             ws.write(end + 1, 0, f"Ghi chú: {annex.note}", s.note)
 
 
+SUBMISSION = {"approved": "Đã duyệt", "excused": "Được miễn", "submitted": "Đã gửi, chờ duyệt",
+              "late": "Gửi muộn, chờ duyệt", "returned": "Bị trả lại", "missing": "Chưa gửi"}
+
+
 def _completeness(s: Sheets) -> None:
     """Per duty a line for all units (bold), then each unit's due dates under it."""
     ws = s.sheet("Mức độ đầy đủ", "Mức độ đầy đủ, kịp thời", [
@@ -170,6 +174,14 @@ def _completeness(s: Sheets) -> None:
         row = s.rows(ws, [[u.title, u.unit_name, u.due_on, STATUS[u.status], u.done_on,
                            ", ".join(u.checked_in), 1, int(u.status != "missing"),
                            int(u.status == "on_time"), None, None] for u in units], row + 1)
+    if s.report.children:  # the units below: where their own report for the period stands
+        ws.write(row + 1, 0, "Báo cáo của các đơn vị trực thuộc", s.bold)
+        s.rows(ws, [["Báo cáo kỳ này", c.unit.name, c.submission.due_on if c.submission else None,
+                     SUBMISSION[c.status],
+                     c.submission.submitted_at.astimezone(c.unit.tz).date() if c.submission
+                     and c.submission.submitted_at else None, None, None, None, None, None,
+                     None]
+                    for c in s.report.children], row + 2)
 
 
 def _field_value(f: FieldSpec, value: Any) -> Any:

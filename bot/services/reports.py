@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Checkin, Duty, DutyKind, Member, Occurrence, OccurrenceStatus, Unit
+from bot.services.approvals import REPORT_DUTIES, ChildStatus, children_status
 from bot.services.calendar import occurrences_between
 from bot.services.duties import applicable
 from bot.services.periods import Period
@@ -120,9 +121,8 @@ class Report:
     documents: list[Checkin]  # documents issued, oldest first
     narrative: list[Checkin]  # difficulties and proposals
     letter_number: str | None  # the guiding letter of the report duty, if it has one
-
-
-REPORT_DUTIES = {"H": "half_year_report", "Y": "annual_report"}
+    # Child units and their report for the period (six-month and annual reports only).
+    children: list[ChildStatus]
 
 
 async def build(
@@ -142,7 +142,7 @@ async def build(
     kept_list = list(kept)
     summary, rows = await completeness(session, units, period, cal)
     parent = await session.get(Unit, unit.parent_id) if unit.parent_id else None
-    report_code = REPORT_DUTIES.get("H" if period.kind == "half" else "Y")
+    report_code = REPORT_DUTIES.get(period.kind, REPORT_DUTIES["year"])
     duty = await session.scalar(select(Duty).where(Duty.unit_id == unit.id,
                                                    Duty.code == report_code))
     return Report(
@@ -152,4 +152,6 @@ async def build(
         documents=[c for c in kept_list if c.activity == "document"],
         narrative=[c for c in kept_list if c.activity == "difficulties"],
         letter_number=duty.letter_number if duty else None,
+        children=await children_status(session, unit, period) if subtree and (
+            period.kind in ("half", "year") and period.administrative) else [],
     )
