@@ -55,11 +55,15 @@ def _period(turn: Turn, words: list[str]) -> Period | None:
 
 @command("submit", Role.focal, N_("send the unit's report up for approval"))
 async def submit(turn: Turn) -> None:
+    period = _period(turn, turn.args)
+    if period is not None:
+        await send_up(turn, period)
+
+
+async def send_up(turn: Turn, period: Period) -> None:
+    """Send the member's unit's report for the period up (from /submit or a reminder)."""
     member = turn.member
     assert member is not None
-    period = _period(turn, turn.args)
-    if period is None:
-        return
     unit = member.unit
     try:
         sub = await approvals.submit(turn.session, unit, period, member, turn.now,

@@ -6,14 +6,16 @@ import unicodedata
 from datetime import timedelta
 
 from bot.messages import Choice
-from bot.models import Answer, Occurrence, OccurrenceStatus
+from bot.models import Answer, Occurrence, OccurrenceStatus, Role
 from bot.parsing import parse_id
 from bot.services import duties as duty_service
 from bot.services import members, occurrences
 from bot.services.calendar import DutyDate
 from bot.services.duties import answered_by
+from bot.services.periods import period_of
 from bot.views.duties import duty_title
 from bot.views.reminders import answer_choices
+from handlers.approvals import send_up
 from handlers.checkins import begin_for_occurrence
 from handlers.registry import choice
 from handlers.turn import Turn
@@ -168,3 +170,18 @@ async def typed_done(turn: Turn) -> bool:
     turn.say(turn._("Which one is done?"), [
         Choice(_title(turn, occ), f"done:{occ.id}") for occ in found[:MAX_PICK]])
     return True
+
+
+@choice("sendup", Role.focal)
+async def send_report_up(turn: Turn) -> None:
+    """"📤" on the six-month or annual report's reminder: /submit for its period."""
+    occ = await _occurrence(turn)
+    if occ is None:
+        return
+    year = DutyDate.stored(occ).occurrence.nominal_due.year
+    key = {"half_year_report": f"{year}-H1", "annual_report": str(year)}.get(occ.duty.code)
+    if key is None:
+        turn.say(turn._("That reminder is no longer available. Send /duties to see your "
+                        "duties."))
+        return
+    await send_up(turn, period_of(key))

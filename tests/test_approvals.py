@@ -4,17 +4,18 @@ report waits for every child's."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from io import BytesIO
 
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.exports.report_xlsx import render_xlsx
-from bot.models import Checkin, ReportSubmission, Role, SubmissionEvent, Unit
-from bot.services import activities, checkins, reports
+from bot.models import Checkin, Occurrence, ReportSubmission, Role, SubmissionEvent, Unit
+from bot.services import activities, checkins, duties, reports
 from bot.services.periods import period_of
 from bot.views.reminders import render
+from scheduler import planner
 from scheduler.dispatcher import Dispatcher
 from tests.conftest import VN, VirtualTime, add_tg_member, add_unit
 from tests.test_forms import TG, Chat
@@ -139,3 +140,32 @@ async def test_submit_return_resubmit_approve_lock_unlock(app, clock, tg_api,
     history = await Chat(app, str(ADMIN_A), TG).say("/approvals 2026-H1")
     for word in ("gửi", "trả lại", "duyệt", "mở khóa", "Thiếu số liệu tập huấn"):
         assert word in history
+
+
+async def test_the_report_reminder_sends_the_report_up(app, clock, tg_api, tg_sender) -> None:
+    ids = await _setup(app, clock)
+    async with app.sessions() as session, session.begin():
+        for duty in await duties.applicable(session, ids["a"], enabled_only=False):
+            duty.enabled = duty.code == "half_year_report"
+    vt = VirtualTime()
+    dispatcher = Dispatcher(app, [tg_sender], render, monotonic=vt.monotonic, sleep=vt.sleep)
+    # Due 20/6/2026, a Saturday: Friday 19/6; three days before is Tuesday 16/6.
+    clock.set(datetime(2026, 6, 16, 8, tzinfo=VN))
+    await planner.plan(app)
+    await dispatcher.run_once()
+    (reminder,) = [m for m in tg_api.sent_messages(FOCAL_A) if "sendup:" in str(m.callback_data)]
+    sendup = next(d for d in reminder.callback_data if d.startswith("sendup:"))
+    assert not any(d.startswith("checkin:") for d in reminder.callback_data)
+    (sent,) = await Chat(app, str(FOCAL_A), TG).send(choice=sendup)
+    assert "6 tháng đầu năm 2026" in sent.text and "Sở Công Thương" in sent.text
+    async with app.sessions() as session:
+        sub = await session.scalar(select(ReportSubmission).where(
+            ReportSubmission.unit_id == ids["a"]))
+        occ = await session.get(Occurrence, int(sendup.partition(":")[2]))
+    assert sub is not None and sub.period == "2026-H1" and sub.status == "submitted"
+    assert sub.due_on == date(2026, 6, 19)
+    assert occ is not None and occ.status == "done"  # the reminder is answered
+    # A member cannot press it for the focal point.
+    await add_tg_member(app, ids["a"], Role.member, "Cán bộ", 9299)
+    (refused,) = await Chat(app, "9299", TG).send(choice=sendup)
+    assert "không còn hiệu lực" in refused.text

@@ -9,6 +9,7 @@ from typing import Any
 from bot.i18n import Translator
 from bot.messages import Choice, OutFile, Reply
 from bot.models import OutboxKind
+from bot.services.approvals import REPORT_DUTIES
 from bot.services.calendar import DutyDate
 from bot.services.duties import answered_by
 from bot.services.periods import period_of
@@ -34,11 +35,15 @@ class ReminderMessage:
     notice: dict[str, Any] | None = None  # a report sent up, or the decision on it
 
 
-def answer_choices(t: Translator, occurrence_id: int, check_in: bool = True) -> list[Choice]:
-    """Done, check in (for duties a check-in answers), later, not applicable."""
+def answer_choices(t: Translator, occurrence_id: int, check_in: bool = True,
+                   send_up: bool = False) -> list[Choice]:
+    """Done, check in (for duties a check-in answers) or send the report up (for the reports
+    to the parent unit), later, not applicable."""
     return [
         Choice(t.gettext("✅ Done"), f"done:{occurrence_id}"),
         *([Choice(t.gettext("📝 Check in now"), f"checkin:{occurrence_id}")] if check_in else []),
+        *([Choice(t.gettext("📤 Send the report up"), f"sendup:{occurrence_id}")]
+          if send_up else []),
         Choice(t.gettext("⏰ Remind me in 1 day"), f"later:{occurrence_id}:1"),
         Choice(t.gettext("⏰ Remind me in 3 days"), f"later:{occurrence_id}:3"),
         Choice(t.gettext("🚫 Not applicable to me"), f"na:{occurrence_id}"),
@@ -89,7 +94,9 @@ def render(t: Translator, msg: ReminderMessage) -> Reply | None:
     if kind in (OutboxKind.reminder, OutboxKind.later):
         overdue = msg.item.occurrence.due_on < msg.today
         head = t.gettext("⚠️ Overdue") if overdue else t.gettext("🔔 Reminder")
-        choices = answer_choices(t, msg.occurrence_id, answered_by(msg.item.duty) is not None)
+        duty = msg.item.duty
+        choices = answer_choices(t, msg.occurrence_id, answered_by(duty) is not None,
+                                 duty.code in REPORT_DUTIES.values())
         return Reply("\n".join([head, *body]), tuple(choices), lang=t.lang)
     if kind == OutboxKind.group:
         text = "\n".join([t.gettext("📣 Reminder for {unit}").format(unit=msg.unit_name), *body,
