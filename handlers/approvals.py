@@ -11,12 +11,12 @@ from bot.i18n import N_
 from bot.messages import Choice
 from bot.models import ReportSubmission, Role, SubmissionStatus
 from bot.parsing import parse_id
-from bot.services import approvals, conversations, members, tree, units
+from bot.services import approvals, conversations, members, units
 from bot.services.approvals import ApprovalError
 from bot.services.periods import Period, period_of
 from bot.views.reports import period_name
 from handlers.registry import choice, command, state
-from handlers.reports import default_report_period
+from handlers.reports import default_report_period, requested
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -91,17 +91,10 @@ async def send_up(turn: Turn, period: Period) -> None:
 async def overview(turn: Turn) -> None:
     member = turn.member
     assert member is not None
-    words = list(turn.args)
-    unit_id = member.unit_id
-    if words and words[-1].startswith("#"):
-        unit_id = parse_id(words.pop()) or 0
-        if unit_id not in await tree.subtree_ids(turn.session, member.unit_id):
-            turn.say(turn._("You can see the summary of your unit and the units below it only."))
-            return
-    period = _period(turn, words)
-    unit = await units.by_id(turn.session, unit_id)
-    if period is None or unit is None:
+    found = await requested(turn, default_report_period(turn))
+    if found is None:
         return
+    unit, period = found.unit, found.period
     lines = [turn._("Reports for {period}, {unit}:").format(
         period=period_name(turn.t, period), unit=unit.name)]
     own = await approvals.of_unit(turn.session, unit.id, period)

@@ -48,7 +48,7 @@ def _period(turn: Turn, words: list[str], default: str) -> Period | None:
         return None
 
 
-async def _scope(turn: Turn, default: str) -> Scope | None:
+async def requested(turn: Turn, default: str) -> Scope | None:
     """The unit and period asked for, if the member may see them; else None after saying why.
     Members reach this only for their own unit (their own check-ins)."""
     member = turn.member
@@ -82,7 +82,7 @@ async def summary(turn: Turn) -> None:
         if period is not None:
             await _own(turn, period)
         return
-    scope = await _scope(turn, f"{today.year}-{today.month:02d}")
+    scope = await requested(turn, f"{today.year}-{today.month:02d}")
     if scope is None:
         return
     report = await reports.build(turn.session, scope.unit, scope.period,
@@ -117,7 +117,7 @@ def default_report_period(turn: Turn) -> str:
 
 @command("report", Role.focal, N_("the period's report as Word and Excel files"))
 async def report(turn: Turn) -> None:
-    scope = await _scope(turn, default_report_period(turn))
+    scope = await requested(turn, default_report_period(turn))
     if scope is None:
         return
     if not turn.caps.files:
