@@ -7,10 +7,12 @@ import asyncio
 import logging
 import signal
 
+from bot.channels import files
 from bot.channels.port import Channel
 from bot.channels.telegram import TelegramChannel, bot_username
 from bot.channels.telegram import deep_link as telegram_link
 from bot.channels.web import WebServer
+from bot.channels.zalo import ZaloChannel
 from bot.config import Settings, safe_url
 from bot.context import AppContext
 from bot.logs import setup_logging
@@ -27,10 +29,14 @@ def web_server(settings: Settings) -> WebServer:
 
 
 def configured_channels(app: AppContext, web: WebServer | None = None) -> list[Channel]:
-    """Every channel whose settings are present."""
+    """Every channel whose token is set (and, with a public address, the download links)."""
     channels: list[Channel] = []
     if app.settings.telegram_token is not None:
         channels.append(TelegramChannel(app, web))
+    if app.settings.zalo_token is not None:
+        channels.append(ZaloChannel(app, web))
+    if web is not None and app.settings.public_url is not None:
+        web.add_route(files.PATH, files.download(app), methods=["GET"])
     return channels
 
 
@@ -77,13 +83,14 @@ async def learn_deep_links(app: AppContext) -> None:
 
 def secrets_of(settings: Settings) -> list[str]:
     """Values that must never appear in a log line."""
-    found = [settings.telegram_token, settings.webhook_secret]
+    found = [settings.telegram_token, settings.webhook_secret, settings.zalo_token,
+             settings.zalo_webhook_secret]
     return [s.get_secret_value() for s in found if s is not None]
 
 
 def run(settings: Settings) -> None:
     """`vstbpn run`: the bot in the foreground until SIGINT or SIGTERM."""
-    settings.require_token()  # the one channel today: refuse to start without it, in one line
+    settings.require_channel()  # nothing to serve without a token: one line, before anything
     setup_logging(settings.log_level, settings.log_format, secrets_of(settings))
 
     async def main() -> None:

@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+    zalo_token: SecretStr | None = None
+    zalo_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_mode: Literal["polling", "webhook"] = "polling"
+    zalo_webhook_secret: SecretStr | None = None
+    # Messages a month the Zalo plan allows (unset: no limit); past it, Zalo carries only
+    # what reaches people who have no other app.
+    zalo_monthly_limit: int | None = Field(default=None, ge=1)
+    # The https address where this bot's web server is reachable from outside: Zalo's
+    # webhook (<url>/zalo) and download links (<url>/files/…) are built on it.
+    public_url: str | None = None
     # One fixed place per user, so every command finds the same database wherever it runs.
     database_url: str = Field(default_factory=lambda: default_database_url())
     default_language: Language = "vi"
@@ -42,6 +52,24 @@ class Settings(BaseSettings):
     dialogue_timeout_hours: float = Field(default=24, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https://")
+        return value
+
+    @field_validator("zalo_base_url")
+    @classmethod
+    def _zalo_base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
 
     @field_validator("telegram_base_url")
     @classmethod
@@ -82,6 +110,15 @@ class Settings(BaseSettings):
                 "the public https address Telegram posts to (it leads to this bot's /telegram), "
                 "or use VSTBPN_TELEGRAM_MODE=polling"
             )
+        if self.zalo_mode == "webhook" and not self.public_url:
+            raise SettingsError(
+                "VSTBPN_PUBLIC_URL is required when VSTBPN_ZALO_MODE=webhook: set it to the "
+                "public https address of this bot's web server (Zalo posts to <it>/zalo), "
+                "or use VSTBPN_ZALO_MODE=polling"
+            )
+        if self.zalo_mode == "webhook" and self.zalo_webhook_secret is not None and not (
+                8 <= len(self.zalo_webhook_secret.get_secret_value()) <= 256):
+            raise SettingsError("VSTBPN_ZALO_WEBHOOK_SECRET must be 8 to 256 characters long")
         return self
 
     @property
@@ -99,6 +136,16 @@ class Settings(BaseSettings):
                 "e.g. export VSTBPN_TELEGRAM_TOKEN=123456:ABC..."
             )
         return self.telegram_token.get_secret_value()
+
+    def require_channel(self) -> None:
+        """At least one channel's token: without one the bot has nobody to serve."""
+        if not any(token is not None and token.get_secret_value()
+                   for token in (self.telegram_token, self.zalo_token)):
+            raise SettingsError(
+                "VSTBPN_TELEGRAM_TOKEN is not set: give the bot token from @BotFather, "
+                "e.g. export VSTBPN_TELEGRAM_TOKEN=123456:ABC... (or VSTBPN_ZALO_TOKEN for a "
+                "Zalo bot)"
+            )
 
 
 def _parse_window(value: str) -> tuple[time, time]:

@@ -5,6 +5,7 @@ Every layer speaks these; only the adapters in ``bot/channels/`` translate them 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -75,6 +76,14 @@ class Reply:
     # Replace the message whose button was pressed (its buttons go) instead of adding one;
     # channels that cannot edit send it as a new message.
     replaces_origin: bool = False
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean(text: str | None) -> str:
+    """``text`` from a platform without control characters (newlines and tabs stay)."""
+    return _CONTROL.sub("", text or "")
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -156,6 +157,8 @@ class Member(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]
+    # Where reminders go when the member is on several apps (None: the first joined).
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     accounts: Mapped[list[ChatAccount]] = relationship(back_populates="member")
@@ -193,6 +196,8 @@ class Invite(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # A code from /link: it attaches the app it is sent from to this member, not a newcomer.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 
@@ -472,3 +477,40 @@ class SubmissionEvent(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     at: Mapped[datetime]
     comment: Mapped[str | None] = mapped_column(Text)
+
+
+class SeenUpdate(Base):
+    """An update a channel has taken in, by the platform's message id: one delivered twice
+    (a retried webhook, a poll repeated after a restart) is handled once."""
+
+    __tablename__ = "seen_updates"
+    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FileLink(Base):
+    """A file offered as a download link (Zalo takes no uploads): for one member, until
+    ``expires_at``; the link carries the id and a signature, never the content."""
+
+    __tablename__ = "file_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(128))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AppKey(Base):
+    """Secrets the bot makes for itself on first start (e.g. the key that signs links)."""
+
+    __tablename__ = "app_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

@@ -64,6 +64,9 @@ async def join(turn: Turn, code: str) -> None:
             ),
         }[result])
         return
+    if result.member_id is not None:
+        await _link(turn, result.member_id)
+        return
     language = normalize_language(inbound.language_hint, turn.app.settings.default_language)
     member = await members.register(
         turn.session, unit_id=result.unit.id, role=result.role,
@@ -80,6 +83,22 @@ async def join(turn: Turn, code: str) -> None:
     turn.say(turn._(
         "Welcome, {name}! You have joined {unit} as {role}.\nSend /help to see what you can do."
     ).format(name=member.full_name, unit=unit_path, role=role_name(turn.t, result.role)))
+
+
+async def _link(turn: Turn, member_id: int) -> None:
+    """A /link code sent from another app: this app joins the same member."""
+    inbound = turn.inbound
+    member = await members.by_id(turn.session, member_id)
+    if member is None or not member.active:
+        turn.say(turn._("This invite code is not valid. Please check it, or ask your admin for "
+                        "a new one."))
+        return
+    await members.link_account(turn.session, member, channel=inbound.channel,
+                               external_id=inbound.user_id, chat_id=inbound.chat_id, now=turn.now)
+    turn.member, turn.t = member, Translator(member.language)
+    log.info("account_linked", extra={"member_id": member.id, "channel": inbound.channel})
+    turn.say(turn._("Linked: {name}, you can now use me here too. Reminders go to one app "
+                    "only; choose which with /channel.").format(name=member.full_name))
 
 
 @command("start", Role.member, "")

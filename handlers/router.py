@@ -21,6 +21,7 @@ from handlers import (  # noqa: F401  (importing them registers their handlers)
     duty_admin,
     general,
     groups,
+    linking,
     mine,
     onboarding,
     reminders,

@@ -282,6 +282,11 @@ class Dispatcher:
             row = await session.get(OutboxMessage, row_id)
             assert row is not None
             row.last_error = (delivery.error or delivery.outcome)[:500]
+            if delivery.outcome == "blocked" and target.account is not None and \
+                    await self._mark_unreachable(session, row, target, now):
+                row.status, row.next_attempt_at = OutboxStatus.pending, now  # the other app
+                stats.retried += 1
+                return
             # Flood control (429) is retried as long as it takes; other errors a few times.
             if delivery.outcome == "retry" and (
                 delivery.retry_after is not None or row.attempts < MAX_ATTEMPTS
@@ -300,21 +305,25 @@ class Dispatcher:
             log.warning("outbox_failed", extra={
                 "outbox_id": row.id, "kind": row.kind, "error": row.last_error,
             })
-            if delivery.outcome == "blocked" and target.account is not None:
-                await self._mark_unreachable(session, row, target, now)
+
 
     async def _mark_unreachable(
         self, session: AsyncSession, row: OutboxMessage, target: _Target, now: datetime
-    ) -> None:
+    ) -> bool:
+        """This app cannot reach the member: True if another can; else the focal point is
+        told (for a duty's reminder)."""
         account = await session.get(ChatAccount, target.account.id)  # type: ignore[union-attr]
-        if account is None or account.unreachable_since is not None:
-            return
-        account.unreachable_since = now
         member = target.member
         assert member is not None
-        log.info("member_unreachable", extra={"member_id": member.id, "channel": account.channel})
+        if account is not None and account.unreachable_since is None:
+            account.unreachable_since = now
+            log.info("member_unreachable", extra={"member_id": member.id,
+                                                  "channel": account.channel})
+            await session.flush()
+        if await self._reachable(session, member):
+            return True
         if row.occurrence_id is None:
-            return  # a notice to someone who has left: nobody needs to remind them of a duty
+            return False  # a notice to someone who has left: nobody needs to remind them
         focals = await session.scalars(select(Member.id).where(
             Member.unit_id == member.unit_id, Member.active.is_(True), Member.role == Role.focal,
             Member.id != member.id,
@@ -324,6 +333,7 @@ class Dispatcher:
                        f"m{member.id}", now, now)
             for focal_id in focals
         ])
+        return False
 
     async def _target(self, session: AsyncSession, row: OutboxMessage) -> _Target | None:
         kind, _, ident = row.recipient.partition(":")
@@ -336,16 +346,19 @@ class Dispatcher:
         member = await members.by_id(session, int(ident))
         if member is None:
             return None
-        accounts = await session.scalars(
-            select(ChatAccount).where(
-                ChatAccount.member_id == member.id, ChatAccount.unreachable_since.is_(None)
-            ).order_by(ChatAccount.id)
-        )
-        for account in accounts:
-            sender = self.senders.get(account.channel)
-            if sender is not None:
-                return _Target(sender, account.chat_id, False, member, account)
+        for account in await self._reachable(session, member):
+            return _Target(self.senders[account.channel], account.chat_id, False, member,
+                           account)
         return None
+
+    async def _reachable(self, session: AsyncSession, member: Member) -> list[ChatAccount]:
+        """The member's accounts a sender can reach, the app they chose first: one message
+        goes to one app, not to each."""
+        accounts = await session.scalars(select(ChatAccount).where(
+            ChatAccount.member_id == member.id, ChatAccount.unreachable_since.is_(None),
+        ).order_by(ChatAccount.id))
+        usable = [a for a in accounts if a.channel in self.senders]
+        return sorted(usable, key=lambda a: a.channel != member.preferred_channel)
 
     @staticmethod
     async def _unit(session: AsyncSession, row: OutboxMessage) -> Unit:

@@ -42,7 +42,15 @@ from bot.channels.web import BodyTooLarge, WebServer, read_body, refuse
 from bot.config import LANGUAGES, Settings, SettingsError
 from bot.context import AppContext
 from bot.i18n import Translator
-from bot.messages import Capabilities, Delivery, Inbound, Reply, SendLimits, split_text
+from bot.messages import (
+    Capabilities,
+    Delivery,
+    Inbound,
+    Reply,
+    SendLimits,
+    clean,
+    split_text,
+)
 from bot.models import Role
 from bot.services import members
 from bot.services.members import role_allows
@@ -68,7 +76,6 @@ RETRY_BACKOFF = 0.5  # seconds, doubled after each failure
 MAX_RETRY_AFTER = 10.0
 # Control characters (C0 but newline and tab, DEL, C1) and lone surrogates: PostgreSQL refuses
 # NUL and invalid UTF-8 in text, and none of them belongs in a name or a message.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _ADDRESSED = re.compile(r"/\w+@(\w+)")
 
 
@@ -89,11 +96,6 @@ async def bot_username(settings: Settings) -> str | None:
             return bot.username
     except (TelegramError, OSError):
         return None
-
-
-def clean(text: str | None) -> str:
-    """``text`` without control characters (newlines and tabs stay)."""
-    return _CONTROL.sub("", text or "")
 
 
 def addressed_to_us(text: str, username: str | None) -> str | None:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Invite, JoinFailure, Role, Unit
+from bot.models import Invite, JoinFailure, Member, Role, Unit
 
 # No 0/o, 1/l/i: codes are also typed by hand on channels without deep links.
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -50,6 +50,20 @@ class RedeemError(enum.Enum):
 class Redeemed:
     unit: Unit
     role: Role
+    member_id: int | None = None  # a /link code: the member this app joins
+
+
+LINK_LIFETIME = timedelta(hours=1)
+
+
+async def create_link(session: AsyncSession, member: Member, now: datetime) -> str:
+    """A one-time code that attaches the app it is sent from to this member (/link)."""
+    code = new_code()
+    session.add(Invite(code_hash=code_hash(code), unit_id=member.unit_id, role=member.role,
+                       expires_at=now + LINK_LIFETIME, max_uses=1, uses=0,
+                       created_by=member.id, created_at=now, member_id=member.id))
+    await session.flush()
+    return code
 
 
 async def create(
@@ -117,11 +131,11 @@ async def redeem(
         )
     )
     await session.flush()
-    return Redeemed(unit=invite.unit, role=Role(invite.role))
+    return Redeemed(unit=invite.unit, role=Role(invite.role), member_id=invite.member_id)
 
 
 async def list_invites(session: AsyncSession, unit_ids: list[int] | None = None) -> list[Invite]:
-    query = select(Invite).order_by(Invite.id)
+    query = select(Invite).where(Invite.member_id.is_(None)).order_by(Invite.id)  # not /link
     if unit_ids is not None:
         query = query.where(Invite.unit_id.in_(unit_ids))
     return list(await session.scalars(query))

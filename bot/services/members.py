@@ -122,3 +122,17 @@ async def remove(session: AsyncSession, member: Member, now: datetime) -> None:
         None, outbox.member_recipient(member.id), OutboxKind.removed,
         f"removed-{now:%Y%m%dT%H%M%S}", now, now, payload={"unit": member.unit.name},
     )])
+
+
+async def channels_of(session: AsyncSession, member: Member) -> list[str]:
+    """The apps the member uses, the first joined first."""
+    found = await session.scalars(select(ChatAccount.channel).where(
+        ChatAccount.member_id == member.id).order_by(ChatAccount.id))
+    return list(dict.fromkeys(found))
+
+
+def reminder_channel(member: Member, channels: list[str]) -> str | None:
+    """Where reminders go: the member's choice, else the app joined first."""
+    if member.preferred_channel in channels:
+        return member.preferred_channel
+    return channels[0] if channels else None
