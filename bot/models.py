@@ -114,6 +114,7 @@ class OutboxKind(enum.StrEnum):
     summary = "summary"  # to an admin: last month's summary (no occurrence)
     approval = "approval"  # to the parent's admins: a report to approve or return
     decision = "decision"  # to the unit's focal point and submitter: approved or returned
+    quota = "quota"  # to the top units' admins: a channel's monthly quota is nearly used up
 
 
 class OutboxStatus(enum.StrEnum):
@@ -514,3 +515,13 @@ class AppKey(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
+
+
+class ChannelUsage(Base):
+    """Messages sent on a channel in a calendar month (a plan's quota counts them)."""
+
+    __tablename__ = "channel_usage"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2027-03"
+    sent: Mapped[int] = mapped_column(Integer, default=0)

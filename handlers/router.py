@@ -26,6 +26,7 @@ from handlers import (  # noqa: F401  (importing them registers their handlers)
     onboarding,
     reminders,
     reports,
+    status,
     targets,
 )
 from handlers.registry import CHOICES, COMMANDS, STATES, parse_command

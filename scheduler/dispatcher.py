@@ -45,7 +45,7 @@ from bot.models import (
     SubmissionStatus,
     Unit,
 )
-from bot.services import approvals, members, occurrences, outbox, reports
+from bot.services import approvals, members, occurrences, outbox, reports, usage
 from bot.services.calendar import DutyDate
 from bot.services.periods import period_of
 from bot.views.reminders import ReminderMessage
@@ -105,6 +105,7 @@ class Dispatcher:
         self.render = render
         self.combine = combine
         self.cal = cal or app.calendar
+        self.quotas = {"zalo": app.settings.zalo_monthly_limit}
         self.limiters = {
             sender.name: RateLimiter(
                 per_second=sender.limits.per_second, chat_interval=sender.limits.chat_interval,
@@ -358,7 +359,12 @@ class Dispatcher:
             ChatAccount.member_id == member.id, ChatAccount.unreachable_since.is_(None),
         ).order_by(ChatAccount.id))
         usable = [a for a in accounts if a.channel in self.senders]
-        return sorted(usable, key=lambda a: a.channel != member.preferred_channel)
+        usable.sort(key=lambda a: a.channel != member.preferred_channel)
+        # A channel past its monthly quota carries only what reaches nobody otherwise.
+        now = self.app.clock.now()
+        within = [a for a in usable if not await usage.over(
+            session, a.channel, self.quotas.get(a.channel), now)]
+        return within or usable
 
     @staticmethod
     async def _unit(session: AsyncSession, row: OutboxMessage) -> Unit:
@@ -396,6 +402,8 @@ class Dispatcher:
         report, chart, notice = None, None, None
         if row.kind in (OutboxKind.approval, OutboxKind.decision) and row.payload:
             notice = await self._submission_notice(session, row)
+        elif row.kind == OutboxKind.quota:
+            notice = row.payload
         if row.kind == OutboxKind.summary and row.payload:
             report = await reports.build(session, unit, period_of(row.payload["period"]),
                                          self.cal.cal)
@@ -437,6 +445,9 @@ class Dispatcher:
             if row.kind == OutboxKind.approval and sub.status != SubmissionStatus.submitted:
                 return "decided"  # another admin of the unit above decided meanwhile
             return None
+        if occ is None and row.kind == OutboxKind.quota:
+            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
+            return None if member is not None and member.active else "member removed"
         if occ is None and row.kind == OutboxKind.summary:
             member = await members.by_id(session, int(row.recipient.partition(":")[2]))
             if member is None or not member.active or member.role != Role.admin:

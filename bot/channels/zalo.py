@@ -48,7 +48,7 @@ from bot.messages import (
     numbered,
     split_text,
 )
-from bot.services import files, members, seen
+from bot.services import files, members, seen, usage
 from handlers.router import handle
 
 log = logging.getLogger(__name__)
@@ -139,18 +139,28 @@ class ZaloSender:
         self.app, self.client, self.caps = app, client, caps
 
     async def send(self, chat_id: str, replies: list[Reply]) -> Delivery:
+        sent = [0]  # messages the plan counts, even when a later one fails
         try:
             for reply in replies:
-                await self._send(chat_id, reply)
+                await self._send(chat_id, reply, sent)
         except ZaloError as exc:
             if exc.code == 403:  # blocked the bot, or no longer follows it
                 return Delivery("blocked", error=str(exc))
             if exc.code in (400, 404):
                 return Delivery("failed", error=str(exc))
             return Delivery("retry", error=str(exc))  # 429, 5xx, the network
+        finally:
+            if sent[0]:
+                async with self.app.sessions() as session, session.begin():
+                    await usage.count(session, CHANNEL, sent[0], self.app.clock.now(),
+                                      self.app.settings.zalo_monthly_limit)
         return Delivery("ok")
 
-    async def _send(self, chat_id: str, reply: Reply) -> None:
+    async def _call(self, sent: list[int], method: str, **params: Any) -> None:
+        await self.client.call(method, **params)
+        sent[0] += 1
+
+    async def _send(self, chat_id: str, reply: Reply, sent: list[int]) -> None:
         t = Translator(reply.lang)
         text = numbered(reply, t.gettext("(reply with a number)"))
         if reply.file is not None:
@@ -162,19 +172,19 @@ class ZaloSender:
             elif reply.file.mime.startswith("image/"):
                 caption = text if len(text) <= TEXT_MAX else ""
                 if not caption:
-                    await self._text(chat_id, text)
-                await self.client.call("sendPhoto", chat_id=chat_id, photo=url,
-                                       **({"caption": caption} if caption else {}))
+                    await self._text(chat_id, text, sent)
+                await self._call(sent, "sendPhoto", chat_id=chat_id, photo=url,
+                                 **({"caption": caption} if caption else {}))
                 return
             else:
                 text += "\n\n" + t.gettext("📎 {name} (the link works for 3 days): {url}").format(
                     name=reply.file.filename, url=url)
-        await self._text(chat_id, text)
+        await self._text(chat_id, text, sent)
 
-    async def _text(self, chat_id: str, text: str) -> None:
+    async def _text(self, chat_id: str, text: str, sent: list[int]) -> None:
         for part in split_text(text, TEXT_MAX):
             if part.strip():
-                await self.client.call("sendMessage", chat_id=chat_id, text=part)
+                await self._call(sent, "sendMessage", chat_id=chat_id, text=part)
 
     async def _link(self, chat_id: str, file: OutFile) -> str | None:
         """A download link on this bot's web server for the member of this chat."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import ChatAccount, Member, OutboxKind, Role
@@ -136,3 +136,13 @@ def reminder_channel(member: Member, channels: list[str]) -> str | None:
     if member.preferred_channel in channels:
         return member.preferred_channel
     return channels[0] if channels else None
+
+
+async def apps_of_unit(session: AsyncSession, unit_id: int) -> dict[str, int]:
+    """How many of the unit's active members use each app."""
+    rows = await session.execute(
+        select(ChatAccount.channel, func.count(func.distinct(ChatAccount.member_id)))
+        .join(Member, Member.id == ChatAccount.member_id)
+        .where(Member.unit_id == unit_id, Member.active.is_(True))
+        .group_by(ChatAccount.channel))
+    return {channel: int(n) for channel, n in rows}

@@ -82,6 +82,9 @@ def render(t: Translator, msg: ReminderMessage) -> Reply | None:
         return Reply("\n".join(lines), file=chart, lang=t.lang)
     if msg.kind in (OutboxKind.approval, OutboxKind.decision):
         return _submission(t, msg)
+    if msg.kind == OutboxKind.quota:
+        assert msg.notice is not None
+        return Reply("\n".join(quota_lines(t, msg.notice)), lang=t.lang)
     if msg.kind == OutboxKind.removed:
         return Reply(t.gettext(
             "You are no longer a member of {unit} in the Ban VSTBPN assistant, so you will get "
@@ -156,3 +159,16 @@ def _submission(t: Translator, msg: ReminderMessage) -> Reply:
                          "«{comment}». Please correct it and send it again with /submit.")
     return Reply(text.format(unit=n["unit"], period=period, name=n["by"],
                              comment=n["comment"]), lang=t.lang)
+
+
+def quota_lines(t: Translator, usage: dict[str, Any]) -> list[str]:
+    """A channel's monthly quota: used, and what happens past it."""
+    sent, limit, month = int(usage["sent"]), int(usage["limit"]), str(usage["month"])
+    lines = [t.gettext("⚠️ {app}: {sent} of the {limit} messages of the month {month} are used "
+                       "({percent}%).").format(
+        app=str(usage["channel"]).capitalize(), sent=t.number(sent), limit=t.number(limit),
+        month=f"{int(month[5:])}/{month[:4]}", percent=sent * 100 // limit)]
+    if sent >= limit:
+        lines.append(t.gettext("Until the month ends, reminders go by it only to people who use "
+                               "no other app."))
+    return lines

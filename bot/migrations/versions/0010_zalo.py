@@ -1,5 +1,6 @@
 """zalo: updates seen (duplicates dropped across restarts), download links, the bot's own
-keys, where a member on several apps gets reminders, and codes that link a second app
+keys, where a member on several apps gets reminders, codes that link a second app, and messages
+sent per channel and month (quotas)
 
 Revision ID: 0010
 Revises: 0009
@@ -58,6 +59,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.add_column(sa.Column("preferred_channel", sa.String(length=16), nullable=True))
+    op.create_table(
+        "channel_usage",
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("channel", "month", name=op.f("pk_channel_usage")),
+    )
     with op.batch_alter_table("invites", schema=None) as batch_op:
         batch_op.add_column(sa.Column("member_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f("fk_invites_member_id_members"), "members",
@@ -65,6 +73,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("channel_usage")
     with op.batch_alter_table("invites", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_invites_member_id_members"), type_="foreignkey")
         batch_op.drop_column("member_id")
