@@ -294,7 +294,13 @@ async def test_workbook_sheets_numbers_and_totals(app, report) -> None:
     assert len(totals) == len(report.completeness)
     assert {r[0] for r in totals} == {c.title for c in report.completeness}
     assert all(isinstance(r[6], int) for r in totals)
-    unit_rows = [r for r in complete if r[1] != "Tất cả đơn vị"]
+    # Then, under its own heading, where each unit below stands with its own report.
+    children = [r for r in complete if r[0] == "Báo cáo kỳ này"]
+    assert [(r[1], r[3]) for r in children] == [(c.unit.name, "Chưa gửi")
+                                                for c in report.children]
+    unit_rows = [r for r in complete if any(r) and r[1] != "Tất cả đơn vị"
+                 and r[0] != "Báo cáo kỳ này"
+                 and r[0] != "Báo cáo của các đơn vị trực thuộc"]
     assert len(unit_rows) == len(report.unit_duties)
     assert {r[3] for r in unit_rows} <= {"Đúng hạn", "Trễ hạn", "Chưa thực hiện"}
     assert isinstance(unit_rows[0][2], datetime)  # the due date is a date cell
