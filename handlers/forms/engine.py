@@ -5,7 +5,8 @@ A form's state is ``convo.state == "form:<name>"`` with ``convo.data``::
     {"values": {field: json or None (skipped)}, "given": [prefilled fields, never asked],
      "step": field name | "summary" | "edit", "editing": bool (a field changed from the
      summary goes back there), "picks": [values toggled so far on a multi-choice step],
-     "context": {what the caller gave ``start``, handed back to ``on_save``}}
+     "context": {what the caller gave ``start``, handed back to ``on_save``},
+     "reasons": {field: why its one-line answer was refused, said when it is asked}}
 
 Buttons are ``form:<name>:<action>[:<field>[:<value>]]``: ``pick:<field>:<value>``,
 ``tog:<field>:<value>`` and ``done:<field>`` (multi-choice), ``back:<field>``,
@@ -117,7 +118,7 @@ async def start(
     data: dict[str, Any] = {"values": {}, "given": [], "step": SUMMARY, "editing": False,
                             "context": context or {}, "intro": intro}
     ctx = _ctx(turn, form, data)
-    notes: list[str] = []
+    reasons: dict[str, str] = {}  # why a given answer was not taken: said when it is asked
     for f in form.fields:
         if prefill and f.name in prefill:
             value = prefill[f.name]
@@ -125,14 +126,17 @@ async def start(
             try:
                 value = _read(f, raw[f.name].strip(), ctx)
             except FieldError as e:
-                notes.append(ctx.reason(e))
+                reasons[f.name] = ctx.reason(e)
                 continue
         else:
             continue
         ctx.values[f.name] = value
         data["values"][f.name] = _dump(f, value)
         data["given"].append(f.name)
-    _show(turn, form, _goto(form, data, _next(form, data, None)), notes, intro=True)
+    data["reasons"] = reasons
+    first = _next(form, data, None)  # its reason comes with its question
+    _show(turn, form, _goto(form, data, first),
+          [why for name, why in reasons.items() if name != first], intro=True)
 
 
 # --- what comes in -----------------------------------------------------------------------
@@ -379,6 +383,10 @@ def _show(
         if problem is not None:
             data = _goto(form, data, problem[0], editing=True)
             notes.append(problem[1])
+    reasons = dict(data.get("reasons") or {})
+    if data["step"] in reasons:  # a one-line answer refused at the start: why, again
+        notes.insert(0, reasons.pop(data["step"]))
+        data = {**data, "reasons": reasons}
     conversations.enter(turn.convo, form.state, turn.now, **data)
     ctx = _ctx(turn, form, data)
     title = (data.get("intro") or ctx.text(form.title)) if intro else None
