@@ -12,6 +12,7 @@ from bot import db
 from bot.cli_checkins import register as register_checkin_commands
 from bot.cli_common import JsonOpt, emit, fail, local_time, with_app
 from bot.cli_duties import register as register_duty_commands
+from bot.cli_ops import register as register_ops_commands
 from bot.cli_reports import register as register_report_commands
 from bot.config import LANGUAGES, SettingsError, load_settings, safe_url
 from bot.context import AppContext
@@ -295,6 +296,7 @@ def member_set_role(member_id: int, role: Role) -> None:
 register_duty_commands(app)
 register_checkin_commands(app)
 register_report_commands(app)
+register_ops_commands(app)
 
 
 def main() -> None:

@@ -478,3 +478,32 @@ class TelegramSender:
         except (TimedOut, NetworkError) as exc:
             return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
         return Delivery("ok")
+
+
+async def diagnose(settings: Settings) -> list[tuple[bool, str]]:
+    """`vstbpn doctor`: is the token taken, and is the webhook where the settings say?"""
+    bot = Bot(settings.require_token(), base_url=f"{settings.telegram_base_url}/bot")
+    try:
+        async with bot:
+            found = [(True, f"Telegram: the token works (@{bot.username})")]
+            info = await bot.get_webhook_info()
+    except InvalidToken:
+        return [(False, "Telegram: VSTBPN_TELEGRAM_TOKEN is refused: check the token from "
+                        "@BotFather")]
+    except (TelegramError, OSError):
+        return [(False, f"Telegram: the Bot API server at VSTBPN_TELEGRAM_BASE_URL="
+                        f"{settings.telegram_base_url} cannot be reached")]
+    if settings.telegram_mode == "webhook" and info.url != settings.webhook_url:
+        found.append((False, f"Telegram: the webhook is {info.url or 'not set'}; the bot sets "
+                             "VSTBPN_WEBHOOK_URL when it starts"))
+    elif settings.telegram_mode == "polling" and info.url:
+        found.append((False, "Telegram: a webhook is set, so polling gets nothing until the "
+                             "bot starts (it removes it) — or set VSTBPN_TELEGRAM_MODE=webhook"))
+    else:
+        found.append((True, f"Telegram: {settings.telegram_mode}"
+                            + (f" ({info.pending_update_count} updates waiting)"
+                               if info.pending_update_count else "")))
+    if info.last_error_message:
+        found.append((False, f"Telegram: the last webhook delivery failed: "
+                             f"{info.last_error_message}"))
+    return found
