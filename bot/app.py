@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 
-from bot.channels import files
+from bot.channels import files, health
 from bot.channels.port import Channel
 from bot.channels.telegram import TelegramChannel, bot_username
 from bot.channels.telegram import deep_link as telegram_link
@@ -58,6 +58,7 @@ async def serve(
     service: SchedulerService | None = None
     try:
         if web is not None and web.routes:
+            health.add_routes(web, app)
             await web.start()  # listening before any webhook is registered
         for channel in channels:
             await start_channel(app, channel)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.context import AppContext
 from bot.i18n import N_, Translator, normalize_language
 from bot.messages import Capabilities, Inbound, Reply, numbered_values
@@ -42,6 +44,14 @@ _ONLY = {
 
 async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[Reply]:
     """Answer one inbound message. State changes commit together with the replies' facts."""
+    started = time.perf_counter()
+    try:
+        return await _handle(app, inbound, caps)
+    finally:
+        metrics.HANDLER_SECONDS.labels(inbound.channel).observe(time.perf_counter() - started)
+
+
+async def _handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[Reply]:
     now = app.clock.now()
     try:
         async with app.sessions() as session, session.begin():
@@ -73,6 +83,7 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
             if convo.state is not None:
                 convo.updated_at = now  # the dialogue is alive: its expiry starts again
             conversations.forget_failures(convo)
+            metrics.UPDATES.labels(inbound.channel, "ok").inc()
             return [replace(r, lang=turn.t.lang) for r in turn.replies]
     except Exception:
         log.exception("handler_failed", extra={"channel": inbound.channel})
@@ -84,6 +95,7 @@ async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[
         else:
             text = t.gettext("Sorry, something went wrong on my side. What you entered before "
                              "is kept; please try again in a moment.")
+        metrics.UPDATES.labels(inbound.channel, "failed").inc()
         return [Reply(lang=t.lang, text=text)]
 
 

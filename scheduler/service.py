@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot import metrics
 from bot.context import AppContext
 from scheduler import planner
 from scheduler.dispatcher import Dispatcher
@@ -153,18 +154,28 @@ class SchedulerService:
                                next_run_time=start + timedelta(seconds=5), max_instances=1,
                                coalesce=True)
 
+    async def _lead(self) -> bool:
+        leading = await self.leadership.check()
+        metrics.LEADER.set(1 if leading else 0)
+        return leading
+
     async def plan(self) -> None:
         try:
-            if await self.leadership.check():
-                await planner.plan(self.app, self.dispatcher.cal)
+            if await self._lead():
+                added = await planner.plan(self.app, self.dispatcher.cal)
+                metrics.REMINDERS.labels("planned", "").inc(added)
         except Exception:
             log.exception("plan_failed")
 
     async def dispatch(self) -> None:
         try:
-            if await self.leadership.check():
+            if await self._lead():
                 # Confirmed before every send: a process that lost the clock stops at once.
                 stats = await self.dispatcher.run_once(self.leadership.confirm)
+                metrics.REMINDERS.labels("sent", "").inc(stats.sent)
+                metrics.REMINDERS.labels("failed", "").inc(stats.failed)
+                for reason, n in stats.reasons.items():
+                    metrics.REMINDERS.labels("skipped", reason).inc(n)
                 if stats.sent or stats.failed or stats.skipped or stats.lost:
                     log.info("dispatched", extra={
                         "sent": stats.sent, "skipped": stats.skipped, "failed": stats.failed,
@@ -180,3 +191,4 @@ class SchedulerService:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.leadership.release()
+        metrics.LEADER.set(0)

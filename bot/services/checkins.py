@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot.models import (
     Answer,
     Checkin,
@@ -103,6 +104,7 @@ async def create(
     session.add(CheckinRevision(checkin_id=checkin.id, member_id=member_id, action="created",
                                 at=now, old=None, new=checkin.fields))
     await session.flush()
+    metrics.CHECKINS.labels(channel).inc()
     return checkin
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
@@ -40,3 +41,10 @@ async def enqueue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
 async def enqueue_notices(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Insert-or-ignore notices (no occurrence): unique per (recipient, kind, stage)."""
     return await insert_ignore(session, OutboxMessage, rows, None)
+
+
+async def oldest_due(session: AsyncSession, now: datetime) -> datetime | None:
+    """When the longest-waiting message still to send fell due (None: nothing waits)."""
+    return await session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+        OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending]),
+        OutboxMessage.next_attempt_at <= now))
