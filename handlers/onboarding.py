@@ -93,8 +93,15 @@ async def _link(turn: Turn, member_id: int) -> None:
         turn.say(turn._("This invite code is not valid. Please check it, or ask your admin for "
                         "a new one."))
         return
-    await members.link_account(turn.session, member, channel=inbound.channel,
-                               external_id=inbound.user_id, chat_id=inbound.chat_id, now=turn.now)
+    account = await members.find_account(turn.session, inbound.channel, inbound.user_id)
+    if account is None:
+        await members.link_account(turn.session, member, channel=inbound.channel,
+                                   external_id=inbound.user_id, chat_id=inbound.chat_id,
+                                   now=turn.now)
+    else:  # the identity of a member who left (a stranger now): it passes to this member
+        account.member_id, account.chat_id = member.id, inbound.chat_id
+        account.unreachable_since = None
+        await turn.session.flush()
     turn.member, turn.t = member, Translator(member.language)
     log.info("account_linked", extra={"member_id": member.id, "channel": inbound.channel})
     turn.say(turn._("Linked: {name}, you can now use me here too. Reminders go to one app "

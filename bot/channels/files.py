@@ -15,8 +15,10 @@ PATH = "/files/{token}"
 
 
 def _ascii(name: str) -> str:
+    """The file name as plain ASCII for the header ('Đề án 1.docx' → 'De-an-1.docx')."""
+    name = name.replace("đ", "d").replace("Đ", "D")  # no decomposition takes their stroke off
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return "".join(c for c in plain if c.isalnum() or c in "._-") or "file"
+    return "".join(c if c.isalnum() or c in "._-" else "-" for c in plain).strip("-") or "file"
 
 
 def download(app: AppContext) -> Endpoint:

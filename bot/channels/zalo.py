@@ -27,6 +27,7 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -34,7 +35,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from bot.channels.web import BodyTooLarge, WebServer, read_body, refuse
-from bot.config import SettingsError
+from bot.config import Settings, SettingsError
 from bot.context import AppContext
 from bot.i18n import Translator
 from bot.messages import (
@@ -46,9 +47,10 @@ from bot.messages import (
     SendLimits,
     clean,
     numbered,
+    numbered_values,
     split_text,
 )
-from bot.services import files, members, seen, usage
+from bot.services import conversations, files, members, seen, usage
 from handlers.router import handle
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 256 * 1024  # an update is a few hundred bytes
 POLL_SECONDS = 30
 BACKOFF_MAX = 60.0
+TIDY_EVERY = timedelta(days=1)
 
 
 class ZaloError(Exception):
@@ -139,6 +142,15 @@ class ZaloSender:
         self.app, self.client, self.caps = app, client, caps
 
     async def send(self, chat_id: str, replies: list[Reply]) -> Delivery:
+        """From the outbox (a reminder): sent, and its numbered choices remembered for the
+        chat, so that "1" answers it as its first button would on Telegram."""
+        delivery = await self.reply(chat_id, replies)
+        if delivery.outcome == "ok":
+            await self._remember_numbers(chat_id, replies)
+        return delivery
+
+    async def reply(self, chat_id: str, replies: list[Reply]) -> Delivery:
+        """Send replies in order (a turn's answer: the router remembers its numbers)."""
         sent = [0]  # messages the plan counts, even when a later one fails
         try:
             for reply in replies:
@@ -186,6 +198,18 @@ class ZaloSender:
             if part.strip():
                 await self._call(sent, "sendMessage", chat_id=chat_id, text=part)
 
+    async def _remember_numbers(self, chat_id: str, replies: list[Reply]) -> None:
+        """The numbers the message showed now mean its choices, unless a dialogue is under
+        way: its question was asked last, and a number typed answers it (the reminder can
+        still be answered by typing "xong"). A private chat's id is its user's id."""
+        offered = numbered_values(replies)
+        if not offered:
+            return
+        async with self.app.sessions() as session, session.begin():
+            convo = await conversations.load(session, CHANNEL, chat_id, self.app.clock.now())
+            if convo.state is None:
+                convo.choices = offered
+
     async def _link(self, chat_id: str, file: OutFile) -> str | None:
         """A download link on this bot's web server for the member of this chat."""
         public = self.app.settings.public_url
@@ -224,6 +248,7 @@ class ZaloChannel:
                         if settings.zalo_webhook_secret else secrets.token_urlsafe(32))
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._tidied: datetime | None = None
         self.running = False
         if self.webhook:
             if web is None:
@@ -257,8 +282,7 @@ class ZaloChannel:
             raise SettingsError(f"The Zalo Bot API refused to start the bot ({exc.code} "
                                 f"{exc.description}): check VSTBPN_PUBLIC_URL and "
                                 "VSTBPN_ZALO_WEBHOOK_SECRET") from None
-        async with self.app.sessions() as session, session.begin():
-            await seen.forget_old(session, self.app.clock.now())
+        await self._tidy()
         self.running = True
         self._tasks.append(asyncio.create_task(self._work()))
         if not self.webhook:
@@ -330,7 +354,18 @@ class ZaloChannel:
             finally:
                 self.queue.task_done()
 
+    async def _tidy(self) -> None:
+        """Forget updates older than any re-delivery, and the files of expired links: at
+        start, then at most once a day, as updates come."""
+        now = self.app.clock.now()
+        async with self.app.sessions() as session, session.begin():
+            await seen.forget_old(session, now)
+            await files.forget_expired(session, now)
+        self._tidied = now
+
     async def _handle(self, update: dict[str, Any]) -> None:
+        if self._tidied is None or self.app.clock.now() - self._tidied >= TIDY_EVERY:
+            await self._tidy()
         message_id = str(update["message"].get("message_id") or "")
         if message_id:
             async with self.app.sessions() as session, session.begin():
@@ -341,7 +376,36 @@ class ZaloChannel:
         if inbound is None:
             return
         replies = await handle(self.app, inbound, self.caps)
-        delivery = await self._sender.send(inbound.chat_id, replies)
+        delivery = await self._sender.reply(inbound.chat_id, replies)
         if delivery.outcome != "ok":
             log.warning("zalo_reply_failed", extra={"outcome": delivery.outcome,
                                                     "error": delivery.error})
+
+
+async def diagnose(settings: Settings) -> list[tuple[bool, str]]:
+    """`vstbpn doctor`: is the Zalo token taken, and is the webhook where the settings say?"""
+    assert settings.zalo_token is not None
+    client = ZaloClient(settings.zalo_base_url, settings.zalo_token.get_secret_value())
+    try:
+        me = await client.call("getMe")
+        info = await client.call("getWebhookInfo")
+    except ZaloError as exc:
+        if exc.code == 401:
+            return [(False, "Zalo: VSTBPN_ZALO_TOKEN is refused: check the Zalo bot's token")]
+        return [(False, f"Zalo: the Bot API at VSTBPN_ZALO_BASE_URL={settings.zalo_base_url} "
+                        f"cannot be reached ({exc.code})")]
+    finally:
+        await client.close()
+    name = (me or {}).get("account_name") or (me or {}).get("id") or "?"
+    found = [(True, f"Zalo: the token works ({name})")]
+    url = (info or {}).get("url") or ""
+    wanted = f"{settings.public_url}{WEBHOOK_PATH}" if settings.zalo_mode == "webhook" else ""
+    if url != wanted:
+        found.append((False, f"Zalo: the webhook is {url or 'not set'}; the bot sets it when "
+                             "it starts"))
+    else:
+        found.append((True, f"Zalo: {settings.zalo_mode}"))
+    if settings.zalo_mode == "webhook" or settings.public_url:
+        found.append((settings.public_url is not None and settings.public_url.startswith(
+            "https://"), f"VSTBPN_PUBLIC_URL: {settings.public_url} (Zalo needs https)"))
+    return found

@@ -60,7 +60,11 @@ async def open_link(session: AsyncSession, token: str, now: datetime) -> FileLin
     link = await session.get(FileLink, link_id)
     if link is None or int(link.expires_at.timestamp()) != expires:
         return None
-    expected = _signature(await _key(session), link.id, expires, link.member_id)
+    # Read, not made: a download runs no write (on SQLite a write would lock the database).
+    key = await session.scalar(select(AppKey.value).where(AppKey.name == KEY_NAME))
+    if key is None:
+        return None
+    expected = _signature(bytes.fromhex(key), link.id, expires, link.member_id)
     if not hmac.compare_digest(expected, m[3]):
         return None
     member = await session.get(Member, link.member_id)
