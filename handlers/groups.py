@@ -41,7 +41,7 @@ def talk_privately(turn: Turn) -> None:
 async def group(turn: Turn) -> None:
     assert turn.member is not None
     inbound = turn.inbound
-    if not turn.caps.groups:
+    if not turn.caps.groups and inbound.chat_type != "group":
         turn.say(turn._("Group chats are not available on this app: the bot cannot be added "
                         "to a group here. On Telegram, add me to your unit's group and send "
                         "/group there."))
