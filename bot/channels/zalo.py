@@ -87,7 +87,7 @@ class ZaloClient:
         """The method's result; None for a long poll that ended empty (HTTP 408)."""
         try:
             response = await self.http.post(f"{self._root}/{method}", json=params)
-        except httpx.HTTPError as exc:  # its text may hold the URL, with the token
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # its text may hold the token
             raise ZaloError(0, type(exc).__name__) from None
         if response.status_code == 408 and method == "getUpdates":
             return None
