@@ -6,6 +6,7 @@ Every layer speaks these; only the adapters in ``bot/channels/`` translate them 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -84,6 +85,13 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 def clean(text: str | None) -> str:
     """``text`` from a platform without control characters (newlines and tabs stay)."""
     return _CONTROL.sub("", text or "")
+
+
+def ascii_name(text: str) -> str:
+    """A name in plain ASCII for file names and headers: 'Đề án 1.docx' → 'De-an-1.docx'."""
+    text = text.replace("đ", "d").replace("Đ", "D")  # no decomposition takes their stroke off
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9._]+", "-", plain).strip("-")
 
 
 def split_text(text: str, limit: int) -> list[str]:

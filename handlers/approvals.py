@@ -16,7 +16,7 @@ from bot.services.approvals import ApprovalError
 from bot.services.periods import Period, period_of
 from bot.views.reports import period_name
 from handlers.registry import choice, command, state
-from handlers.reports import default_report_period, requested
+from handlers.reports import default_report_period, read_period, requested
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,9 @@ def _error(turn: Turn, error: ApprovalError) -> str:
     return turn._(ERRORS[error.code]).format(names=", ".join(error.names))
 
 
-def _period(turn: Turn, words: list[str]) -> Period | None:
-    try:
-        return period_of(" ".join(words) if words else default_report_period(turn))
-    except ValueError:
-        turn.say(turn._(ERRORS["not_a_report_period"]))
-        return None
-
-
 @command("submit", Role.focal, N_("send the unit's report up for approval"))
 async def submit(turn: Turn) -> None:
-    period = _period(turn, turn.args)
+    period = read_period(turn, turn.args, default_report_period(turn))
     if period is not None:
         await send_up(turn, period)
 

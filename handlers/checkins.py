@@ -22,7 +22,7 @@ from bot.services.activities import ActivityType, FieldSpec
 from bot.services.calendar import DutyDate
 from bot.services.duties import catalog_entry
 from bot.services.members import has_role
-from bot.views.duties import duty_title
+from bot.views.duties import duty_title, shorten
 from handlers.forms import (
     Choice,
     Count,
@@ -200,8 +200,7 @@ def headline(turn: Turn, checkin: Checkin) -> str:
         when = f"{when} – {turn.t.date(checkin.ends_on, 'long')}"
     name = next((str(checkin.fields[f.name]) for f in (kind.fields if kind else ())
                  if f.kind == "text" and checkin.fields.get(f.name)), "")
-    short = name if len(name) <= 60 else name[:59] + "…"
-    return " · ".join(p for p in (when, label, short) if p)
+    return " · ".join(p for p in (when, label, shorten(name, 60)) if p)
 
 
 def describe(turn: Turn, checkin: Checkin) -> list[str]:

@@ -8,6 +8,7 @@ from bot.messages import Choice
 from bot.models import Checkin, Role
 from bot.parsing import parse_id
 from bot.services import checkins, members
+from bot.views.duties import shorten
 from handlers.checkins import LOCKED, change, describe, headline
 from handlers.registry import choice, command
 from handlers.turn import Turn
@@ -25,12 +26,8 @@ async def mine(turn: Turn) -> None:
         return
     lines = [turn._("The latest check-ins (newest first). Pick one to see, change or delete "
                     "it:")]
-    turn.say("\n".join(lines), [Choice(_short(headline(turn, c)), f"mine:view:{c.id}")
+    turn.say("\n".join(lines), [Choice(shorten(headline(turn, c), 60), f"mine:view:{c.id}")
                                 for c in found])
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def _checkin(turn: Turn) -> tuple[str, Checkin | None]:

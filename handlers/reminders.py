@@ -10,6 +10,7 @@ from bot.models import Answer, Occurrence, OccurrenceStatus, Role
 from bot.parsing import parse_id
 from bot.services import duties as duty_service
 from bot.services import members, occurrences
+from bot.services.approvals import REPORT_DUTIES
 from bot.services.calendar import DutyDate
 from bot.services.duties import answered_by
 from bot.services.periods import period_of
@@ -179,9 +180,9 @@ async def send_report_up(turn: Turn) -> None:
     if occ is None:
         return
     year = DutyDate.stored(occ).occurrence.nominal_due.year
-    key = {"half_year_report": f"{year}-H1", "annual_report": str(year)}.get(occ.duty.code)
-    if key is None:
+    kind = {code: kind for kind, code in REPORT_DUTIES.items()}.get(occ.duty.code)
+    if kind is None:
         turn.say(turn._("That reminder is no longer available. Send /duties to see your "
                         "duties."))
         return
-    await send_up(turn, period_of(key))
+    await send_up(turn, period_of(f"{year}-H1" if kind == "half" else str(year)))

@@ -39,7 +39,8 @@ class Scope:
     subtree: bool  # an admin's: the unit and every unit below it
 
 
-def _period(turn: Turn, words: list[str], default: str) -> Period | None:
+def read_period(turn: Turn, words: list[str], default: str) -> Period | None:
+    """The period the words name (else ``default``), or None after saying why."""
     try:
         return period_of(" ".join(words) if words else default)
     except ValueError:
@@ -57,7 +58,7 @@ async def requested(turn: Turn, default: str) -> Scope | None:
     unit_id = member.unit_id
     if words and words[-1].startswith("#"):
         unit_id = parse_id(words.pop()) or 0
-    period = _period(turn, words, default)
+    period = read_period(turn, words, default)
     if period is None:
         return None
     admin = has_role(member, Role.admin)
@@ -78,7 +79,7 @@ async def summary(turn: Turn) -> None:
         if turn.args and turn.args[-1].startswith("#"):
             turn.say(turn._("Only admins can see the summary of another unit."))
             return
-        period = _period(turn, turn.args, f"{today.year}-{today.month:02d}")
+        period = read_period(turn, turn.args, f"{today.year}-{today.month:02d}")
         if period is not None:
             await _own(turn, period)
         return

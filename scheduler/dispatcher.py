@@ -430,32 +430,38 @@ class Dispatcher:
                 "late": approvals.on_time(sub, unit) is False, "comment": sub.comment or "",
                 "action": str(row.payload.get("action", ""))}
 
-    async def _skip_reason(
-        self, session: AsyncSession, row: OutboxMessage, now: datetime
+    @staticmethod
+    async def _notice_skip_reason(
+        session: AsyncSession, row: OutboxMessage, now: datetime
     ) -> str | None:
-        """Why this row should not be sent; `now` is in the unit's timezone."""
-        occ = row.occurrence
-        if occ is None and row.kind in (OutboxKind.approval, OutboxKind.decision):
-            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
-            if member is None or not member.active:
-                return "member removed"
+        """A notice (no duty) is void once its reader is gone, or what it says no longer
+        holds."""
+        member = await members.by_id(session, int(row.recipient.partition(":")[2]))
+        active = member is not None and member.active
+        if row.kind == OutboxKind.removed:  # void only if they came back meanwhile
+            return "member back" if active else None
+        if not active:
+            return "member removed"
+        if row.kind == OutboxKind.summary:
+            assert member is not None
+            if member.role != Role.admin:
+                return "no longer an admin"
+            return "stale" if now - row.send_at > SUMMARY_LATE else None
+        if row.kind in (OutboxKind.approval, OutboxKind.decision):
             sub = await approvals.by_id(session, int((row.payload or {})["submission_id"]))
             if sub is None:
                 return "submission gone"
             if row.kind == OutboxKind.approval and sub.status != SubmissionStatus.submitted:
                 return "decided"  # another admin of the unit above decided meanwhile
-            return None
-        if occ is None and row.kind == OutboxKind.quota:
-            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
-            return None if member is not None and member.active else "member removed"
-        if occ is None and row.kind == OutboxKind.summary:
-            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
-            if member is None or not member.active or member.role != Role.admin:
-                return "no longer an admin"
-            return "stale" if now - row.send_at > SUMMARY_LATE else None
-        if occ is None:  # a notice about the person: void only if they came back meanwhile
-            member = await members.by_id(session, int(row.recipient.partition(":")[2]))
-            return "member back" if member is not None and member.active else None
+        return None
+
+    async def _skip_reason(
+        self, session: AsyncSession, row: OutboxMessage, now: datetime
+    ) -> str | None:
+        """Why this row should not be sent; `now` is in the unit's timezone."""
+        occ = row.occurrence
+        if occ is None:
+            return await self._notice_skip_reason(session, row, now)
         if row.kind != OutboxKind.unreachable and occ.status != OccurrenceStatus.open:
             return "occurrence closed"
         if row.kind != OutboxKind.unreachable and not occ.duty.enabled:

@@ -153,3 +153,32 @@ async def tg_sender(tg_api):
     )
     async with bot:
         yield TelegramSender(bot)
+
+
+@pytest.fixture
+async def bot(database_url: str, clock: FakeClock, tg_api):
+    """The bot on the fake Telegram Bot API, with a dispatcher sending through it."""
+    from bot.app import start_channel
+    from bot.channels.telegram import TelegramChannel
+    from bot.views.reminders import render
+    from scheduler.dispatcher import Dispatcher
+
+    app = await AppContext.create(
+        make_settings(database_url, telegram_base_url=tg_api.base_url), clock=clock
+    )
+    runner = TelegramChannel(app)
+    await start_channel(app, runner)
+    try:
+        yield app, Dispatcher(app, [runner], render)
+    finally:
+        await runner.stop()
+        await app.close()
+
+
+async def tick(app: AppContext, dispatcher, clock: FakeClock, moment: datetime) -> int:
+    """Plan and send what is due at ``moment``; how many were sent."""
+    from scheduler import planner
+
+    clock.set(moment)
+    await planner.plan(app)
+    return (await dispatcher.run_once()).sent

@@ -5,15 +5,13 @@ in test_checkin_forms.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import delete, func, select, update
 
-from bot.app import start_channel
-from bot.channels.telegram import CAPS, TelegramChannel
+from bot.channels.telegram import CAPS
 from bot.context import AppContext
 from bot.messages import Inbound, Reply
 from bot.models import (
@@ -31,13 +29,10 @@ from bot.models import (
     Role,
 )
 from bot.services import duties, occurrences
-from bot.views.reminders import render
 from handlers.checkins import FORMS
 from handlers.forms import Choice, MultiChoice
 from handlers.router import handle
-from scheduler import planner
-from scheduler.dispatcher import Dispatcher
-from tests.conftest import VN, add_tg_member, add_unit, make_settings
+from tests.conftest import VN, add_tg_member, add_unit, tick
 
 FOCAL, AN, BINH, OTHER = 9101, 9102, 9103, 9104
 
@@ -185,24 +180,6 @@ class Chat:
 # --- talking through the fake Telegram Bot API, with the planner and the dispatcher ------
 
 
-@pytest.fixture
-async def bot(database_url: str, clock, tg_api) -> AsyncIterator[tuple[AppContext, Dispatcher]]:
-    app = await AppContext.create(
-        make_settings(database_url, telegram_base_url=tg_api.base_url), clock=clock
-    )
-    runner = TelegramChannel(app)
-    await start_channel(app, runner)
-    try:
-        yield app, Dispatcher(app, [runner], render)
-    finally:
-        await runner.stop()
-        await app.close()
-
-
-async def tick(app: AppContext, dispatcher: Dispatcher, clock, moment: datetime) -> int:
-    clock.set(moment)
-    await planner.plan(app)
-    return (await dispatcher.run_once()).sent
 
 
 class TgUser:

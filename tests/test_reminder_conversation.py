@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 
-import pytest
-
-from bot.app import start_channel
-from bot.channels.telegram import TelegramChannel
-from bot.context import AppContext
 from bot.models import Responsible, Role
 from bot.services import duties
-from bot.views.reminders import render
-from scheduler import planner
-from scheduler.dispatcher import Dispatcher
-from tests.conftest import VN, add_tg_member, add_unit, make_settings
+from tests.conftest import VN, add_tg_member, add_unit, tick
 from tests.test_dispatcher import disable_catalog
 
 ADMIN, FOCAL, AN, BINH = 7001, 7002, 7003, 7004
 GROUP = -100777
 
 
-@pytest.fixture
-async def bot(database_url: str, clock, tg_api) -> AsyncIterator[tuple[AppContext, Dispatcher]]:
-    app = await AppContext.create(
-        make_settings(database_url, telegram_base_url=tg_api.base_url), clock=clock
-    )
-    runner = TelegramChannel(app)
-    await start_channel(app, runner)
-    try:
-        yield app, Dispatcher(app, [runner], render)
-    finally:
-        await runner.stop()
-        await app.close()
-
-
-async def tick(app: AppContext, dispatcher: Dispatcher, clock, moment: datetime) -> int:
-    clock.set(moment)
-    await planner.plan(app)
-    return (await dispatcher.run_once()).sent
 
 
 async def press(tg_api, user: int, message, data: str) -> str:

@@ -27,24 +27,17 @@ from bot.services.activities import ActivityType
 from bot.services.calendar import DutyDate, occurrences_between
 from bot.services.duties import applicable, catalog_entry
 from bot.services.members import has_role
+from bot.services.periods import admin_month
 from scheduler.workdays import WorkCalendar
 
 # An activity answers an occasion (8/3, the June month…) held this close to it.
 CAMPAIGN_DAYS = 45
 
 
-def report_month(day: date) -> tuple[int, int]:
-    """(year, month) of the administrative reporting month holding ``day`` (Nghị định
-    09/2019: the month runs from the 15th of the month before to the 14th, so the year runs
-    from 15/12 of the year before to 14/12)."""
-    if day.day < 15:
-        return day.year, day.month
-    return (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-
-
 def report_period(day: date) -> tuple[int, int]:
-    """(year, half) of the administrative period holding ``day`` (the first half to 14/6)."""
-    year, month = report_month(day)
+    """(year, half) of the administrative period holding ``day`` (Nghị định 09/2019: the
+    year from 15/12 of the year before to 14/12, the first half to 14/6)."""
+    year, month = admin_month(day)
     return year, 1 if month <= 6 else 2
 
 
@@ -71,7 +64,7 @@ def _row_values(checkin: Checkin, kind: ActivityType) -> list[CheckinValue]:
 def _set(checkin: Checkin, values: Values) -> None:
     checkin.fields = dict(values.fields)
     checkin.starts_on, checkin.ends_on = values.dates
-    checkin.period_year, checkin.period_month = report_month(checkin.starts_on)
+    checkin.period_year, checkin.period_month = admin_month(checkin.starts_on)
     checkin.period_half = 1 if checkin.period_month <= 6 else 2
 
 

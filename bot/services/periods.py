@@ -40,11 +40,11 @@ class Period:
     def months(self) -> list[tuple[int, int]]:
         """(year, month) of every month the period touches: administrative months (15th to
         14th) for an administrative period, calendar months otherwise."""
-        first, last = (self.start, self.end)
+        first, last = (self.start.year, self.start.month), (self.end.year, self.end.month)
         if self.administrative:
-            first, last = (_admin_month(self.start), _admin_month(self.end))
-        found, y, m = [], first.year, first.month
-        while (y, m) <= (last.year, last.month):
+            first, last = admin_month(self.start), admin_month(self.end)
+        found, (y, m) = [], first
+        while (y, m) <= last:
             found.append((y, m))
             y, m = (y + 1, 1) if m == 12 else (y, m + 1)
         return found
@@ -57,11 +57,12 @@ class Period:
         return period_of(str(self.year - 1) + self.key[4:], calendar_only=not self.administrative)
 
 
-def _admin_month(day: date) -> date:
-    """The first day of the administrative month holding ``day`` (named by its last month)."""
+def admin_month(day: date) -> tuple[int, int]:
+    """(year, month) of the administrative month holding ``day``: the 15th of the month
+    before to the 14th, named by its last month (15/12/2026 is in January 2027)."""
     if day.day < 15:
-        return day.replace(day=1)
-    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+        return day.year, day.month
+    return (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
 
 
 def _minus_year(day: date) -> date:

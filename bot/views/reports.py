@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from bot.i18n import N_, Translator
+from bot.messages import ascii_name
 from bot.models import Unit
 from bot.services import activities
 from bot.services.periods import Period
@@ -78,9 +76,8 @@ def period_name(t: Translator, period: Period) -> str:
 
 def file_name(unit: Unit, period: Period, ext: str) -> str:
     """bao-cao-so-cong-thuong-2027-H1.docx: the unit's name without diacritics."""
-    plain = unicodedata.normalize("NFD", unit.name.replace("đ", "d").replace("Đ", "D"))
-    slug = re.sub(r"[^a-z0-9]+", "-", plain.encode("ascii", "ignore").decode().lower())
-    return f"bao-cao-{slug.strip('-') or unit.id}-{period.key.replace('..', '_')}.{ext}"
+    slug = ascii_name(unit.name).lower()
+    return f"bao-cao-{slug or unit.id}-{period.key.replace('..', '_')}.{ext}"
 
 
 def activity_name(t: Translator, code: str) -> str:
