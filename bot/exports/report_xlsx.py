@@ -14,7 +14,7 @@ from typing import Any
 
 import xlsxwriter
 
-from bot.exports.report_docx import annexes, vi
+from bot.exports.annexes import annexes, vi
 from bot.services import activities
 from bot.services.activities import ActivityType, FieldSpec
 from bot.services.report_rows import RawCheckin
