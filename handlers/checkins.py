@@ -256,27 +256,25 @@ async def begin_for_occurrence(turn: Turn, occ: Occurrence) -> bool:
     check-in type answers the duty (a report, a deadline from a letter)."""
     entry = catalog_entry(occ.duty)
     kind = activities.get(entry.activity) if entry and entry.activity else None
-    if kind is None:
+    if entry is None or kind is None:
         return False
     if not _may(turn, kind):
         return True
-    form = FORMS[kind.code]
     prefill = _defaults(turn, kind)
-    for name, value in (entry.match or {}).items() if entry else ():
-        field = next((f for f in form.fields if f.name == name), None)
-        if isinstance(field, MultiChoice):
-            prefill[name] = [value]
-        elif field is not None:
-            prefill[name] = value
+    match = entry.match or {}
+    for name, value in match.items():
+        spec = kind.field(name)
+        if spec is not None:
+            prefill[name] = [value] if spec.kind == "multi" else value
     when, item = kind.when, DutyDate.stored(occ)
     # An occasion held on its day (8/3, 20/10): that day, unless changed — the written day,
     # not the working day its deadline moved to when it fell on a day off.
     held = item.occurrence.nominal_due
-    if (entry and entry.match and "campaign" in entry.match and not item.is_range
-            and held <= turn.today and when.kind in ("day", "days")):
+    if ("campaign" in match and not item.is_range and held <= turn.today
+            and when.kind in ("day", "days")):
         prefill[when.name] = held if when.kind == "day" else (held, held)
     title = duty_title(turn.t, item)
-    await start(turn, form, prefill=prefill,
+    await start(turn, FORMS[kind.code], prefill=prefill,
                 context={"activity": kind.code, "occurrence_id": occ.id},
                 intro=turn._("Check-in for «{title}»: {type}.").format(
                     title=title, type=turn._(kind.label)))
