@@ -10,6 +10,7 @@ import asyncio
 import fcntl
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,6 +24,8 @@ from scheduler import planner
 from scheduler.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
+
+STOP_WAIT = 8.0  # seconds a stopping process gives the job in flight (SIGTERM: 10 s in all)
 
 _LEADER_LOCK_ID = 0x5653_5444  # "VSTD"
 
@@ -146,6 +149,7 @@ class SchedulerService:
         self.dispatcher = dispatcher
         self.leadership = Leadership(app)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[None]] = set()
         start = datetime.now(UTC)
         self.scheduler.add_job(self.plan, IntervalTrigger(seconds=plan_every.total_seconds()),
                                next_run_time=start, max_instances=1, coalesce=True)
@@ -160,6 +164,23 @@ class SchedulerService:
         return leading
 
     async def plan(self) -> None:
+        await self._tracked(self._plan)
+
+    async def dispatch(self) -> None:
+        await self._tracked(self._dispatch)
+
+    async def _tracked(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run a job, known to ``stop``, which lets it finish before the lock is released
+        (and before the database is closed under it)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            await work()
+        finally:
+            self._running.discard(task)
+
+    async def _plan(self) -> None:
         try:
             if await self._lead():
                 added = await planner.plan(self.app, self.dispatcher.cal)
@@ -167,7 +188,7 @@ class SchedulerService:
         except Exception:
             log.exception("plan_failed")
 
-    async def dispatch(self) -> None:
+    async def _dispatch(self) -> None:
         try:
             if await self._lead():
                 # Confirmed before every send: a process that lost the clock stops at once.
@@ -190,5 +211,10 @@ class SchedulerService:
     async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._running:  # a plan or the sends in flight finish; what is stuck is cancelled
+            _done, stuck = await asyncio.wait(set(self._running), timeout=STOP_WAIT)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
         await self.leadership.release()
         metrics.LEADER.set(0)
