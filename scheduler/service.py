@@ -10,6 +10,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 STOP_WAIT = 8.0  # seconds a stopping process gives the job in flight (SIGTERM: 10 s in all)
 
 _LEADER_LOCK_ID = 0x5653_5444  # "VSTD"
+# A process that lost the clock waits this long before trying for it again, so a healthy
+# process (whose dispatch job asks every 20 s) takes it over rather than the troubled one.
+RETAKE_AFTER = 30.0
 
 
 class Leadership:
@@ -40,9 +44,14 @@ class Leadership:
     one process). Either is released when the process dies.
     """
 
-    def __init__(self, app: AppContext, *, confirm_timeout: float = 5.0) -> None:
+    def __init__(
+        self, app: AppContext, *, confirm_timeout: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.app = app
         self.confirm_timeout = confirm_timeout
+        self.monotonic = monotonic
+        self._lost_at: float | None = None
         self._conn: AsyncConnection | None = None  # PostgreSQL: the lock's session
         self._fd: int | None = None  # SQLite: the locked file
         self._said_elsewhere = False
@@ -59,6 +68,8 @@ class Leadership:
         """Keep or take the clock; False while another process has it."""
         if await self.confirm():
             return True
+        if self._lost_at is not None and self.monotonic() - self._lost_at < RETAKE_AFTER:
+            return False
         got = await self._lock_postgres() if self._postgres else self._lock_file()
         if got:
             self._said_elsewhere = False
@@ -85,6 +96,7 @@ class Leadership:
             return True
         except Exception:  # the connection died (or hangs), and the lock with it
             log.warning("scheduler_leader_lost")
+            self._lost_at = self.monotonic()
             await self._drop()
             return False
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from bot.context import AppContext
 from bot.views.reminders import render
 from scheduler.dispatcher import LEASE, Dispatcher
-from scheduler.service import Leadership, SchedulerService
+from scheduler.service import RETAKE_AFTER, Leadership, SchedulerService
 from tests.test_dispatcher import FakeSender, due_reminders, statuses, wait_until
 
 
@@ -148,3 +148,26 @@ async def test_fault_injection_leader_killed_mid_dispatch(app, clock, database_u
 
 async def _all_sent(app: AppContext, n: int) -> bool:
     return await statuses(app) == {"sent": n}
+
+
+async def test_a_process_that_lost_the_clock_leaves_it_to_another_for_a_while(
+    app, database_url
+) -> None:
+    """The troubled process stands back, so the healthy one's next tick takes the clock."""
+    postgres_only(database_url)
+    now = [0.0]
+    troubled = Leadership(app, monotonic=lambda: now[0])
+    healthy = Leadership(app)
+    try:
+        assert await troubled.check()
+        await kill_backend(app, troubled)
+        assert not await troubled.check()  # lost, and not retaken at once though it is free
+        now[0] += RETAKE_AFTER - 1
+        assert not await troubled.check()
+        assert await healthy.check()  # the other process takes it
+        await healthy.release()
+        now[0] += 1
+        assert await troubled.check()  # after the wait, it may lead again
+    finally:
+        await troubled.release()
+        await healthy.release()
