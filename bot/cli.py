@@ -16,8 +16,10 @@ from bot.cli_ops import register as register_ops_commands
 from bot.cli_reports import register as register_report_commands
 from bot.config import LANGUAGES, SettingsError, load_settings, safe_url
 from bot.context import AppContext
+from bot.i18n import Translator
 from bot.models import Member, Role
-from bot.services import invites, members, tree, units
+from bot.services import audit, invites, members, tree, units
+from bot.views import audit as audit_view
 
 T = TypeVar("T")
 log = logging.getLogger("vstbpn")
@@ -285,12 +287,70 @@ def member_set_role(member_id: int, role: Role) -> None:
             member = await session.get(Member, member_id)
             if member is None or not member.active:
                 return False
-            member.role = role.value
+            members.set_role(session, member, role, ctx.clock.now())
             return True
 
     if not with_app(work):
         fail(f"no active member {member_id}")
     typer.echo(f"member {member_id} is now {role.value}")
+
+
+@member_app.command("forget")
+def member_forget(
+    member_id: int,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a person's name and chat accounts (for a request to be forgotten); the unit's
+    check-ins and report totals stay as they are."""
+    if not yes:
+        typer.confirm(f"Erase the name and chat accounts of member {member_id}? This cannot be "
+                      "undone", abort=True)
+
+    async def work(ctx: AppContext) -> bool:
+        async with ctx.sessions() as session, session.begin():
+            member = await session.get(Member, member_id)
+            if member is None:
+                return False
+            await members.forget(session, member, ctx.clock.now())
+            return True
+
+    if not with_app(work):
+        fail(f"no member {member_id}")
+    typer.echo(f"member {member_id} forgotten: name and chat accounts erased, totals kept")
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+@app.command("audit")
+def audit_log(
+    unit: Annotated[int | None, typer.Option(help="Only this unit and the units below it.")]
+    = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many entries, newest first.")] = 50,
+    lang: Annotated[str | None, typer.Option(help="Language of the descriptions: vi or en.")]
+    = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What admins did (invites, roles, removals, duties, targets, report decisions)."""
+    if lang is not None and lang not in LANGUAGES:
+        fail(f"--lang must be one of {', '.join(LANGUAGES)}")
+
+    async def work(ctx: AppContext) -> list[dict[str, Any]]:
+        t = Translator(lang or ctx.settings.default_language)
+        async with ctx.sessions() as session:
+            if unit is not None and await units.by_id(session, unit) is None:
+                fail(f"no unit {unit} (see `vstbpn unit list`)")
+            ids = await tree.subtree_ids(session, unit) if unit is not None else [
+                u.id for u in await units.list_units(session)]
+            entries = await audit.recent(session, ids, limit=limit)
+            names = await audit.names(session, entries)
+            return [{
+                "id": e.id, "at": e.at.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M"),
+                "unit": names.units.get(e.unit_id, e.unit_id), "who": audit_view.actor(t, e, names),
+                "action": e.action, "what": audit_view.what(t, e, names),
+            } for e in entries]
+
+    emit(with_app(work), as_json, ["at", "unit", "who", "what"])
 
 
 register_duty_commands(app)

@@ -137,7 +137,7 @@ def duty_set(
             if duty is None:
                 fail(f"unit {unit} has no duty {code!r} (see `vstbpn duty list --unit {unit}`)")
             try:
-                duty_service.update(duty, **changes,  # type: ignore[arg-type]
+                duty_service.change(session, duty, by=None, now=ctx.clock.now(), **changes,
                                     window=ctx.settings.window_times)
             except DutyError as exc:
                 fail(f"nothing changed: {exc}")

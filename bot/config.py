@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     send_window: str = "08:00-17:00"
     # A half-finished dialogue left this long is forgotten, with a note at the next message.
     dialogue_timeout_hours: float = Field(default=24, gt=0)
+    # Old conversations, wrong-code records and sent reminders are deleted after this many
+    # days (at least 30: the planner looks back a week, and a report month back a month).
+    retention_days: int = Field(default=400, ge=30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

@@ -525,3 +525,19 @@ class ChannelUsage(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2027-03"
     sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEntry(Base):
+    """One admin action (an invite, a removal, a role, a duty, a target, a report decision):
+    who did it (None: the command line), on which unit, and what, by ids rather than names,
+    so forgetting a person leaves no name behind here."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_unit", "unit_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

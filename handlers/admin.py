@@ -10,7 +10,7 @@ from bot.models import Member, Role
 from bot.parsing import parse_id
 from bot.services import conversations, invites, members, tree
 from bot.services.members import has_role
-from handlers.common import role_name
+from bot.views.roles import role_name
 from handlers.registry import choice, command
 from handlers.turn import Turn
 
@@ -72,7 +72,7 @@ async def remove_confirmed(turn: Turn) -> None:
     if target is None or target.id == turn.member.id:
         turn.outcome(turn._("There is no member #{id} in your units.").format(id=asked))
         return
-    await members.remove(turn.session, target, turn.now)
+    await members.remove(turn.session, target, turn.now, by=turn.member.id)
     log.info("member_removed", extra={"member_id": target.id, "by": turn.member.id})
     turn.outcome(turn._("{name} was removed.").format(name=target.full_name))
 

@@ -48,6 +48,7 @@ async def _save(turn: Turn, values: dict[str, Any], _context: dict[str, Any]) ->
         duty = await duty_service.add_deadline(
             turn.session, unit_id=member.unit_id, title=values["title"], due_on=nominal,
             now=turn.now, letter_number=values["letter"], subtree=values["scope"] == "subtree",
+            by=member.id,
         )
     except DutyError:
         log.warning("deadline_refused", extra={"by": member.id})

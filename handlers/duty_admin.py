@@ -222,7 +222,8 @@ async def duty_date(turn: Turn) -> None:
 async def _change(turn: Turn, duty: Duty, changes: dict[str, Any]) -> None:
     assert turn.member is not None
     try:
-        duty_service.update(duty, **changes, window=turn.app.settings.window_times)
+        duty_service.change(turn.session, duty, by=turn.member.id, now=turn.now, **changes,
+                            window=turn.app.settings.window_times)
     except DutyError:
         _refuse(turn, duty, next(iter(changes)))
         return
@@ -273,7 +274,7 @@ async def _duty_add(turn: Turn) -> None:
     try:
         duty = await duty_service.add_custom(
             turn.session, unit_id=member.unit_id, title=title, recurrence=recurrence,
-            now=turn.now, window=turn.app.settings.window_times,
+            now=turn.now, window=turn.app.settings.window_times, by=member.id,
         )
     except DutyError:
         turn.say(turn._(_ADD_USAGE))

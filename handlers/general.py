@@ -9,7 +9,8 @@ from bot.models import Role
 from bot.services import conversations
 from bot.services.members import RANK, has_role
 from bot.services.tree import path_names
-from handlers.common import LANGUAGE_NAMES, role_name
+from bot.views.roles import role_name
+from handlers.common import LANGUAGE_NAMES
 from handlers.registry import COMMANDS, choice, command
 from handlers.turn import Turn
 

@@ -8,7 +8,7 @@ from bot.i18n import Translator, normalize_language
 from bot.models import Role
 from bot.services import invites, members
 from bot.services.tree import path_names
-from handlers.common import role_name
+from bot.views.roles import role_name
 from handlers.registry import command, parse_command
 from handlers.turn import Turn
 

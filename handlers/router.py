@@ -17,6 +17,7 @@ from bot.services.members import has_role
 from handlers import (  # noqa: F401  (importing them registers their handlers)
     admin,
     approvals,
+    audit,
     checkins,
     deadline,
     duties,

@@ -7,7 +7,7 @@ from bot.i18n import N_
 from bot.models import Role
 from bot.services import members, usage
 from bot.views.reminders import quota_lines
-from handlers.common import role_name
+from bot.views.roles import role_name
 from handlers.linking import app_name
 from handlers.registry import command
 from handlers.turn import Turn

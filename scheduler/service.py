@@ -21,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import metrics
 from bot.context import AppContext
+from bot.services import retention
 from scheduler import planner
 from scheduler.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
+PURGE_EVERY = timedelta(days=1)
 STOP_WAIT = 8.0  # seconds a stopping process gives the job in flight (SIGTERM: 10 s in all)
 
 _LEADER_LOCK_ID = 0x5653_5444  # "VSTD"
@@ -162,6 +164,7 @@ class SchedulerService:
         self.leadership = Leadership(app)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: set[asyncio.Task[None]] = set()
+        self._purged_at: datetime | None = None
         start = datetime.now(UTC)
         self.scheduler.add_job(self.plan, IntervalTrigger(seconds=plan_every.total_seconds()),
                                next_run_time=start, max_instances=1, coalesce=True)
@@ -197,8 +200,20 @@ class SchedulerService:
             if await self._lead():
                 added = await planner.plan(self.app, self.dispatcher.cal)
                 metrics.REMINDERS.labels("planned", "").inc(added)
+                await self._purge()
         except Exception:
             log.exception("plan_failed")
+
+    async def _purge(self) -> None:
+        """Once a day (and once after each start), what the retention setting lets go."""
+        now = self.app.clock.now()
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
+        async with self.app.sessions() as session, session.begin():
+            deleted = await retention.purge(session, now, self.app.settings.retention_days)
+        self._purged_at = now
+        if any(deleted.values()):
+            log.info("retention_purged", extra=deleted)
 
     async def _dispatch(self) -> None:
         try:

@@ -20,7 +20,8 @@ from bot.models import (
     SubmissionStatus,
     Unit,
 )
-from bot.services import occurrences, outbox
+from bot.services import audit, occurrences, outbox
+from bot.services.audit import Action
 from bot.services.calendar import occurrences_between
 from bot.services.members import has_role
 from bot.services.periods import Period
@@ -58,6 +59,8 @@ async def _event(session: AsyncSession, sub: ReportSubmission, action: str, memb
                  now: datetime, comment: str | None = None) -> None:
     session.add(SubmissionEvent(submission_id=sub.id, action=action, member_id=member.id,
                                 at=now, comment=comment))
+    audit.record(session, unit_id=sub.unit_id, actor=member.id,
+                 action=Action(f"report_{action}"), now=now, period=sub.period)
     await session.flush()
 
 

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import insert_ignore
 from bot.models import Duty, DutyKind, Responsible, Scope, Unit
 from bot.parsing import parse_id
+from bot.services import audit
+from bot.services.audit import Action
 from bot.services.calendar import DutyDate
 from bot.services.tree import ancestor_ids
 from scheduler.recurrence import Recurrence, Stage, occurrences
@@ -157,7 +159,7 @@ def _check_title(title: str) -> str:
     return title
 
 
-async def _add(session: AsyncSession, duty: Duty) -> Duty:
+async def _add(session: AsyncSession, duty: Duty, by: int | None) -> Duty:
     """Store a new duty under the next free code of its kind in its unit ("deadline-3").
 
     Another process may take the same number at the same moment: the unique constraint
@@ -173,16 +175,19 @@ async def _add(session: AsyncSession, duty: Duty) -> Duty:
         try:
             async with session.begin_nested():
                 session.add(duty)
-            return duty
         except IntegrityError:
             continue
+        action = Action.deadline_added if duty.kind == DutyKind.deadline else Action.duty_added
+        audit.record(session, unit_id=duty.unit_id, actor=by, action=action,
+                     now=duty.created_at, duty=duty.id)
+        return duty
     raise DutyError("could not find a free code for the new duty")
 
 
 async def add_deadline(
     session: AsyncSession, *, unit_id: int, title: str, due_on: date, now: datetime,
     letter_number: str | None = None, subtree: bool = False, stages: str = DEADLINE_STAGES,
-    shift: str = "previous", responsible: Responsible = Responsible.focal,
+    shift: str = "previous", responsible: Responsible = Responsible.focal, by: int | None = None,
 ) -> Duty:
     """A one-off deadline from an official letter (công văn)."""
     title = _check_title(title)
@@ -197,13 +202,13 @@ async def add_deadline(
         stages=normalize_stages(stages), send_time="08:00", shift=shift,
         scope=Scope.subtree if subtree else Scope.unit, enabled=True,
         letter_number=letter_number, responsible=responsible, created_at=now,
-    ))
+    ), by)
 
 
 async def add_custom(
     session: AsyncSession, *, unit_id: int, title: str, recurrence: Recurrence, now: datetime,
     stages: str = "-7,-3,0,+2", send_time: str = "08:00", shift: str = "previous",
-    window: tuple[time, time] | None = None,
+    window: tuple[time, time] | None = None, by: int | None = None,
 ) -> Duty:
     title = _check_title(title)
     check_settings(recurrence=recurrence.to_dict(), stages=stages, send_time=send_time,
@@ -214,7 +219,7 @@ async def add_custom(
         stages=normalize_stages(stages), send_time=parse_send_time(send_time).strftime("%H:%M"),
         shift=shift, scope=Scope.unit, enabled=True, letter_number=None,
         responsible=Responsible.everyone, created_at=now,
-    ))
+    ), by)
 
 
 async def due_date(
@@ -284,3 +289,13 @@ def update(
     if responsible is not None:
         duty.responsible = responsible
         duty.responsible_member_id = member_id if responsible == Responsible.member else None
+
+
+def change(
+    session: AsyncSession, duty: Duty, *, by: int | None, now: datetime, **changes: Any
+) -> None:
+    """An admin's change of a duty (``update``), recorded in the audit log."""
+    update(duty, **changes)
+    changed = sorted(k for k, v in changes.items() if v is not None and k != "window")
+    audit.record(session, unit_id=duty.unit_id, actor=by, action=Action.duty_changed, now=now,
+                 duty=duty.id, changed=changed)

@@ -12,6 +12,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Invite, JoinFailure, Member, Role, Unit
+from bot.services import audit
+from bot.services.audit import Action
 
 # No 0/o, 1/l/i: codes are also typed by hand on channels without deep links.
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -83,6 +85,8 @@ async def create(
     )
     session.add(invite)
     await session.flush()
+    audit.record(session, unit_id=unit_id, actor=created_by, action=Action.invite_created,
+                 now=now, invite=invite.id, role=role.value, uses=uses, days=expires_days)
     return invite, code
 
 
@@ -141,10 +145,14 @@ async def list_invites(session: AsyncSession, unit_ids: list[int] | None = None)
     return list(await session.scalars(query))
 
 
-async def revoke(session: AsyncSession, invite_id: int, now: datetime) -> bool:
+async def revoke(
+    session: AsyncSession, invite_id: int, now: datetime, by: int | None = None
+) -> bool:
     invite = await session.get(Invite, invite_id)
     if invite is None or invite.revoked_at is not None:
         return False
     invite.revoked_at = now
     await session.flush()
+    audit.record(session, unit_id=invite.unit_id, actor=by, action=Action.invite_revoked,
+                 now=now, invite=invite.id)
     return True

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import ChatAccount, Member, OutboxKind, Role
-from bot.services import outbox
+from bot.models import (
+    ChatAccount,
+    Conversation,
+    FileLink,
+    Invite,
+    JoinFailure,
+    Member,
+    OutboxKind,
+    OutboxMessage,
+    Role,
+)
+from bot.services import audit, outbox
+from bot.services.audit import Action
 from bot.services.tree import subtree_ids
 
 MAX_NAME = 255  # the column's length: a longer display name is cut, not refused
@@ -113,11 +124,15 @@ async def manageable(session: AsyncSession, admin: Member, member_id: int) -> Me
     return member
 
 
-async def remove(session: AsyncSession, member: Member, now: datetime) -> None:
+async def remove(
+    session: AsyncSession, member: Member, now: datetime, by: int | None = None
+) -> None:
     """The member leaves the unit and is told so (by the outbox, in their own language)."""
     member.active = False
     member.removed_at = now
     await session.flush()
+    audit.record(session, unit_id=member.unit_id, actor=by, action=Action.member_removed,
+                 now=now, member=member.id)
     await outbox.enqueue(session, [outbox.row(
         None, outbox.member_recipient(member.id), OutboxKind.removed,
         f"removed-{now:%Y%m%dT%H%M%S}", now, now, payload={"unit": member.unit.name},
@@ -146,3 +161,44 @@ async def apps_of_unit(session: AsyncSession, unit_id: int) -> dict[str, int]:
         .where(Member.unit_id == unit_id, Member.active.is_(True))
         .group_by(ChatAccount.channel))
     return {channel: int(n) for channel, n in rows}
+
+
+def set_role(
+    session: AsyncSession, member: Member, role: Role, now: datetime, by: int | None = None
+) -> None:
+    audit.record(session, unit_id=member.unit_id, actor=by, action=Action.role_changed,
+                 now=now, member=member.id, old=member.role, new=role.value)
+    member.role = role.value
+
+
+def forgotten_name(member_id: int) -> str:
+    """What stands for a forgotten person's name: their number, in any language."""
+    return f"#{member_id}"
+
+
+async def forget(session: AsyncSession, member: Member, now: datetime, by: int | None = None
+                 ) -> None:
+    """Remove a person's name and chat identities, and everything addressed to them, while
+    their unit's check-ins, answers and report totals stay as they are (the check-ins keep
+    the member's number, which no longer leads to a name)."""
+    accounts = list(await session.scalars(select(ChatAccount).where(
+        ChatAccount.member_id == member.id)))
+    for account in accounts:
+        await session.execute(delete(Conversation).where(
+            Conversation.channel == account.channel,
+            Conversation.external_id == account.external_id))
+        await session.execute(delete(JoinFailure).where(
+            JoinFailure.channel == account.channel,
+            JoinFailure.external_id == account.external_id))
+        await session.delete(account)
+    recipient = outbox.member_recipient(member.id)
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == recipient))
+    await session.execute(delete(FileLink).where(FileLink.member_id == member.id))
+    await session.execute(delete(Invite).where(Invite.member_id == member.id))
+    member.full_name = forgotten_name(member.id)
+    member.preferred_channel = None
+    if member.active:
+        member.active, member.removed_at = False, now
+    audit.record(session, unit_id=member.unit_id, actor=by, action=Action.member_forgotten,
+                 now=now, member=member.id)
+    await session.flush()

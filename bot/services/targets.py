@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.models import TargetLevel
+from bot.services import audit
+from bot.services.audit import Action
 from bot.services.rollup import Rollup
 from bot.services.tree import ancestor_ids
 
@@ -115,6 +117,8 @@ async def set_level(
     else:
         existing.level, existing.set_by, existing.set_at = level, by, now
     await session.flush()
+    audit.record(session, unit_id=unit_id, actor=by, action=Action.target_set, now=now,
+                 target=code, level=level)
 
 
 def _verdict(code: str, level: int, num: int, den: int, missing: str) -> Result:

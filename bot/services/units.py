@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Unit
+from bot.services import audit
+from bot.services.audit import Action
 from bot.services.duties import install_catalog
 
 
@@ -17,7 +19,7 @@ class UnitError(Exception):
 
 async def add_unit(
     session: AsyncSession, name: str, now: datetime, parent_id: int | None = None,
-    timezone: str = "Asia/Ho_Chi_Minh",
+    timezone: str = "Asia/Ho_Chi_Minh", by: int | None = None,
 ) -> Unit:
     name = name.strip()
     if not name:
@@ -28,6 +30,7 @@ async def add_unit(
     session.add(unit)
     await session.flush()
     await install_catalog(session, [unit.id], now)
+    audit.record(session, unit_id=unit.id, actor=by, action=Action.unit_added, now=now)
     return unit
 
 
