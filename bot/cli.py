@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from bot import db
 from bot.cli_checkins import register as register_checkin_commands
 from bot.cli_common import JsonOpt, emit, fail, local_time, with_app
 from bot.cli_duties import register as register_duty_commands
 from bot.cli_ops import register as register_ops_commands
 from bot.cli_reports import register as register_report_commands
-from bot.config import LANGUAGES, SettingsError, load_settings, safe_url
-from bot.context import AppContext
-from bot.i18n import Translator
-from bot.models import Member, Role
-from bot.services import audit, invites, members, tree, units
-from bot.views import audit as audit_view
+from bot.roles import Role
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from bot.models import Member
+
+# Only typer and light modules here: the database, settings and services are imported in the
+# commands that use them, so that `vstbpn --help` starts fast (see bot/cli_common.py).
 
 T = TypeVar("T")
 log = logging.getLogger("vstbpn")
@@ -41,6 +42,7 @@ app.add_typer(db_app, name="db")
 def run() -> None:
     """Run the bot: every channel whose token is set, and the reminder clock."""
     from bot import app as composition
+    from bot.config import SettingsError, load_settings
 
     try:
         composition.run(load_settings())
@@ -57,6 +59,7 @@ def console(
 ) -> None:
     """Chat with the bot in this terminal, as a member or (without --member) as a stranger."""
     from bot.channels.console import ConsoleChat, identity_for_member, repl, stranger_identity
+    from bot.config import LANGUAGES
 
     if lang is not None and lang not in LANGUAGES:
         fail(f"--lang must be one of {', '.join(LANGUAGES)}")
@@ -81,6 +84,7 @@ def console(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Migrate the schema up (the bot also does this on start)."""
+    from bot import db
 
     async def work(ctx: AppContext) -> str | None:
         await db.upgrade(ctx.engine, revision)
@@ -92,6 +96,7 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
     """Migrate the schema down to REVISION ('base' removes everything)."""
+    from bot import db
 
     async def work(ctx: AppContext) -> str | None:
         await db.downgrade(ctx.engine, revision)
@@ -103,6 +108,8 @@ def db_downgrade(revision: str) -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the database and of the code."""
+    from bot import db
+    from bot.config import safe_url
 
     async def work(ctx: AppContext) -> tuple[str, str | None]:
         return safe_url(ctx.settings.database_url), await db.current_revision(ctx.engine)
@@ -121,6 +128,7 @@ def unit_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a unit, at the top or under PARENT."""
+    from bot.services import units
 
     async def work(ctx: AppContext) -> dict[str, Any]:
         async with ctx.sessions() as session, session.begin():
@@ -140,6 +148,7 @@ def unit_add(
 @unit_app.command("list")
 def unit_list(as_json: JsonOpt = False) -> None:
     """List units as a tree."""
+    from bot.services import tree, units
 
     async def work(ctx: AppContext) -> list[dict[str, Any]]:
         async with ctx.sessions() as session:
@@ -165,6 +174,7 @@ def invite_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create an invite: a Telegram deep link and the bare code."""
+    from bot.services import invites
 
     async def work(ctx: AppContext) -> dict[str, Any]:
         async with ctx.sessions() as session, session.begin():
@@ -204,6 +214,7 @@ def invite_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List invites (codes are not stored, so they cannot be shown again)."""
+    from bot.services import invites, tree
 
     async def work(ctx: AppContext) -> list[dict[str, Any]]:
         async with ctx.sessions() as session:
@@ -223,6 +234,7 @@ def invite_list(
 @invite_app.command("revoke")
 def invite_revoke(invite_id: int) -> None:
     """Revoke an invite so its code no longer works."""
+    from bot.services import invites
 
     async def work(ctx: AppContext) -> bool:
         async with ctx.sessions() as session, session.begin():
@@ -251,6 +263,7 @@ def member_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List members."""
+    from bot.services import members, tree
 
     async def work(ctx: AppContext) -> list[dict[str, Any]]:
         async with ctx.sessions() as session:
@@ -264,6 +277,8 @@ def member_list(
 @member_app.command("remove")
 def member_remove(member_id: int) -> None:
     """Remove a member (they become a stranger to the bot; their history is kept)."""
+    from bot.models import Member
+    from bot.services import members
 
     async def work(ctx: AppContext) -> bool:
         async with ctx.sessions() as session, session.begin():
@@ -281,6 +296,8 @@ def member_remove(member_id: int) -> None:
 @member_app.command("set-role")
 def member_set_role(member_id: int, role: Role) -> None:
     """Change a member's role (member, focal, admin)."""
+    from bot.models import Member
+    from bot.services import members
 
     async def work(ctx: AppContext) -> bool:
         async with ctx.sessions() as session, session.begin():
@@ -302,6 +319,9 @@ def member_forget(
 ) -> None:
     """Erase a person's name and chat accounts (for a request to be forgotten); the unit's
     check-ins and report totals stay as they are."""
+    from bot.models import Member
+    from bot.services import members
+
     if not yes:
         typer.confirm(f"Erase the name and chat accounts of member {member_id}? This cannot be "
                       "undone", abort=True)
@@ -332,6 +352,11 @@ def audit_log(
     as_json: JsonOpt = False,
 ) -> None:
     """What admins did (invites, roles, removals, duties, targets, report decisions)."""
+    from bot.config import LANGUAGES
+    from bot.i18n import Translator
+    from bot.services import audit, tree, units
+    from bot.views import audit as audit_view
+
     if lang is not None and lang not in LANGUAGES:
         fail(f"--lang must be one of {', '.join(LANGUAGES)}")
 
@@ -362,6 +387,10 @@ register_ops_commands(app)
 def main() -> None:
     try:
         app()
-    except SettingsError as exc:
+    except Exception as exc:
+        from bot.config import SettingsError
+
+        if not isinstance(exc, SettingsError):
+            raise
         typer.echo(str(exc), err=True)
         sys.exit(2)

@@ -9,21 +9,22 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_common import JsonOpt, emit, fail, with_app
-from bot.context import AppContext
-from bot.i18n import Translator
-from bot.models import Checkin, Member, Unit
-from bot.parsing import parse_id, parse_period
-from bot.services import activities, approvals, checkins
-from bot.services.activities import NUMBER_KINDS
-from bot.views.duties import shorten
-from handlers.checkins import read_row
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.context import AppContext
+    from bot.i18n import Translator
+    from bot.models import Checkin, Unit
+    from bot.services import checkins
+
+# The database, services and the chat form's rules are imported in the functions that use
+# them: `vstbpn --help` should not load them (see bot/cli_common.py).
 
 UnitOpt = Annotated[int, typer.Option("--unit", help="Unit ID (see `unit list`).")]
 PeriodOpt = Annotated[
@@ -51,6 +52,10 @@ def checkin_row(checkin: Checkin) -> dict[str, Any]:
 
 def summary(checkin: Checkin) -> str:
     """Its name and numbers, e.g. 'Tập huấn Luật Bình đẳng giới · attendances 45, women 30'."""
+    from bot.services import activities
+    from bot.services.activities import NUMBER_KINDS
+    from bot.views.duties import shorten
+
     kind = activities.get(checkin.activity)
     specs = kind.fields if kind else ()
     values = checkin.fields
@@ -71,6 +76,12 @@ def _table_row(checkin: Checkin, names: dict[int, str]) -> dict[str, Any]:
 
 def checkin_list(unit: UnitOpt, period: PeriodOpt = None, as_json: JsonOpt = False) -> None:
     """A unit's check-ins, oldest first (by the day the activity started)."""
+    from sqlalchemy import select
+
+    from bot.models import Member, Unit
+    from bot.parsing import parse_period
+    from bot.services import checkins
+
     span = None
     if period is not None:
         span = parse_period(period)
@@ -151,6 +162,8 @@ def _line(row: int, column: str, reason: str) -> str:
 
 
 def check_header(header: list[str]) -> list[str]:
+    from bot.services import activities
+
     known = set(FIXED) | {f.name for k in activities.catalog().values() for f in k.fields}
     problems = [_line(1, name, "missing column") for name in REQUIRED if name not in header]
     seen: set[str] = set()
@@ -174,6 +187,9 @@ class Row:
 
 
 async def _unit(session: AsyncSession, text: str) -> tuple[Unit | None, str | None]:
+    from bot.models import Unit
+    from bot.parsing import parse_id
+
     unit_id = parse_id(text)
     unit = await session.get(Unit, unit_id) if unit_id is not None else None
     if unit is not None:
@@ -184,6 +200,9 @@ async def _unit(session: AsyncSession, text: str) -> tuple[Unit | None, str | No
 async def _member(
     session: AsyncSession, text: str, unit: Unit | None
 ) -> tuple[int | None, str | None]:
+    from bot.models import Member
+    from bot.parsing import parse_id
+
     if not text:
         return None, None
     member_id = parse_id(text)
@@ -201,6 +220,9 @@ async def check_row(
 ) -> Row | list[str]:
     """One data row as a check-in, or every problem it has (``fallback``: today, for a row
     whose unit is unknown, so its dates are still checked)."""
+    from bot.services import activities, approvals, checkins
+    from handlers.checkins import read_row
+
     problems: list[str] = []
     unit, why = await _unit(session, cells.get("unit_id", ""))
     if why:
@@ -245,6 +267,9 @@ def checkin_import(
     """Import check-ins: columns unit_id, member_id (optional), type, date, then the type's
     fields. Every row is checked as the chat form checks it; nothing is stored unless all
     rows are right."""
+    from bot.i18n import Translator
+    from bot.services import checkins
+
     table = read_table(file)
     if not table:
         fail(f"{file} is empty")

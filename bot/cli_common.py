@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from bot.config import SettingsError, load_settings
-from bot.context import AppContext
-from bot.logs import setup_logging
-from bot.models import Unit
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from bot.models import Unit
+
+# The command modules import only typer and light things at module level, and the rest in
+# the commands that need it: `vstbpn --help` should not wait for SQLAlchemy, Alembic or
+# pydantic (typer reads every command's annotations, so those must stay cheap to import).
 
 T = TypeVar("T")
 
@@ -27,6 +29,12 @@ def fail(message: str) -> NoReturn:
 
 def with_app(work: Callable[[AppContext], Awaitable[T]]) -> T:
     """Run one async piece of work with a fresh application context (schema migrated)."""
+    import asyncio
+
+    from bot.config import SettingsError, load_settings
+    from bot.context import AppContext
+    from bot.logs import setup_logging
+
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_common import JsonOpt, emit, fail, with_app
-from bot.context import AppContext
-from bot.exports.ics import build_calendar
-from bot.i18n import Translator
-from bot.models import Duty, Unit
-from bot.parsing import parse_month_day, parse_month_day_of_month
-from bot.services import duties as duty_service
-from bot.services.calendar import DutyDate, next_due
-from bot.services.duties import DutyError
-from bot.views.duties import describe_rule, duty_title, shorten
-from scheduler import recurrence as rec
-from scheduler.planner import PlannedSend, expected_sends
-from scheduler.workdays import Calendar
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.context import AppContext
+    from bot.models import Duty, Unit
+    from scheduler import recurrence as rec
+    from scheduler.planner import PlannedSend
+    from scheduler.workdays import Calendar
+
+# The database, services, views and the planner are imported in the functions that use them:
+# `vstbpn --help` should not load them (see bot/cli_common.py).
 
 UnitOpt = Annotated[int, typer.Option("--unit", help="Unit ID (see `unit list`).")]
 StagesOpt = Annotated[
@@ -46,6 +45,8 @@ def parse_iso_day(text: str, option: str) -> date:
 
 
 async def _unit(session: AsyncSession, unit_id: int) -> Unit:
+    from bot.models import Unit
+
     unit = await session.get(Unit, unit_id)
     if unit is None:
         fail(f"no unit {unit_id}")
@@ -57,6 +58,10 @@ def _today(ctx: AppContext, unit: Unit) -> date:
 
 
 def duty_row(duty: Duty, lang: str, today: date, cal: Calendar) -> dict[str, Any]:
+    from bot.i18n import Translator
+    from bot.services.calendar import next_due
+    from bot.views.duties import describe_rule
+
     upcoming = next_due(duty, today, cal.cal)
     return {
         "id": duty.id, "unit_id": duty.unit_id, "code": duty.code, "kind": duty.kind,
@@ -71,6 +76,8 @@ def duty_row(duty: Duty, lang: str, today: date, cal: Calendar) -> dict[str, Any
 
 
 def _readable(row: dict[str, Any]) -> dict[str, Any]:
+    from bot.views.duties import shorten
+
     return {**row, "title": shorten(row["title"], 48),
             "enabled": "on" if row["enabled"] else "off",
             "next_due": row["next_due"] or "-"}
@@ -94,6 +101,7 @@ def duty_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List a unit's duties (its own, and deadlines set for it by units above)."""
+    from bot.services import duties as duty_service
 
     async def work(ctx: AppContext) -> list[dict[str, Any]]:
         async with ctx.sessions() as session:
@@ -124,6 +132,9 @@ def duty_set(
     as_json: JsonOpt = False,
 ) -> None:
     """Change one duty of a unit; everything is checked before anything changes."""
+    from bot.services import duties as duty_service
+    from bot.services.duties import DutyError
+
     changes = {"enabled": enable, "stages": stages, "send_time": send_time, "shift": shift,
                "day": day, "month": month}
     if all(v is None for v in changes.values()):
@@ -148,6 +159,9 @@ def duty_set(
 
 
 def _parse_rule(monthly: str | None, yearly: str | None) -> rec.Recurrence:
+    from bot.parsing import parse_month_day, parse_month_day_of_month
+    from scheduler import recurrence as rec
+
     if (monthly is None) == (yearly is None):
         fail("give exactly one of --monthly DAY or --yearly DD/MM")
     if monthly is not None:
@@ -175,6 +189,9 @@ def duty_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a custom recurring duty to a unit."""
+    from bot.services import duties as duty_service
+    from bot.services.duties import DutyError
+
     rule = _parse_rule(monthly, yearly)
     options = {k: v for k, v in
                {"stages": stages, "send_time": send_time, "shift": shift}.items() if v is not None}
@@ -210,6 +227,10 @@ def deadline_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a one-off deadline from an official letter (công văn)."""
+    from bot.services import duties as duty_service
+    from bot.services.duties import DutyError
+    from scheduler import recurrence as rec
+
     nominal = parse_iso_day(due, "--due")
     options = {k: v for k, v in {"stages": stages, "shift": shift}.items() if v is not None}
 
@@ -247,6 +268,10 @@ def deadline_add(
 
 
 def send_row(send: PlannedSend, tz: ZoneInfo, lang: str) -> dict[str, Any]:
+    from bot.i18n import Translator
+    from bot.services.calendar import DutyDate
+    from bot.views.duties import duty_title
+
     at = send.send_at.astimezone(tz)
     if send.member is not None:
         recipient, role, member_id = send.member.full_name, send.member.role, send.member.id
@@ -263,6 +288,8 @@ def send_row(send: PlannedSend, tz: ZoneInfo, lang: str) -> dict[str, Any]:
 
 
 def _table_row(row: dict[str, Any]) -> dict[str, Any]:
+    from bot.views.duties import shorten
+
     return {**row, "duty": row["duty_code"], "due": row["due_on"],
             "title": shorten(row["duty"], 48)}
 
@@ -278,6 +305,10 @@ def calendar(
     ] = None,
 ) -> None:
     """Dry run: every reminder the planner would send the unit's people in a date range."""
+    from bot.exports.ics import build_calendar
+    from bot.services import duties as duty_service
+    from scheduler.planner import expected_sends
+
     first, last = parse_iso_day(start, "--from"), parse_iso_day(end, "--to")
     if last < first:
         fail("--to is before --from")

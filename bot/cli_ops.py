@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import text
 
-from bot import db
 from bot.cli_common import fail
-from bot.config import Settings, SettingsError, load_settings, safe_url, sqlite_path
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+# The database and the settings (pydantic) are imported in the functions that use them:
+# `vstbpn --help` should not load them (see bot/cli_common.py).
 
 SKEW_WARNING = 5.0  # seconds between this machine's clock and the database's
 
 
 async def _database(settings: Settings) -> list[tuple[bool, str]]:
+    from sqlalchemy import text
+
+    from bot import db
+    from bot.config import SettingsError, safe_url
+
     try:
         engine = db.make_engine(settings.database_url)
     except SettingsError as exc:
@@ -70,6 +77,10 @@ async def _checks(settings: Settings) -> list[tuple[bool, str]]:
 
 def doctor() -> None:
     """Check the settings, the database, the migrations, each channel and the clock."""
+    import asyncio
+
+    from bot.config import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -87,6 +98,8 @@ def backup(
 ) -> None:
     """A consistent copy of the SQLite database, taken while the bot runs; for PostgreSQL,
     how to take one."""
+    from bot.config import SettingsError, load_settings, safe_url, sqlite_path
+
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -5,22 +5,28 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli_common import JsonOpt, emit, fail, with_app
-from bot.context import AppContext
-from bot.models import Unit
-from bot.services import report_rows, reports, targets
-from bot.services.periods import Period, period_of
-from bot.views.reports import file_name
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from bot.models import Unit
+    from bot.services import reports
+    from bot.services.periods import Period
+
+# The database, services, views and exports are imported in the functions that use them:
+# `vstbpn --help` should not load them (see bot/cli_common.py).
 
 UnitOpt = Annotated[int, typer.Option("--unit", help="Unit ID (see `unit list`).")]
 FORMATS = ("json", "docx", "xlsx", "png")
 
 
 def _period(text: str, calendar: bool) -> Period:
+    from bot.services.periods import period_of
+
     try:
         return period_of(text, calendar_only=calendar)
     except ValueError:
@@ -29,6 +35,8 @@ def _period(text: str, calendar: bool) -> Period:
 
 
 async def _unit(ctx: AppContext, unit_id: int) -> Unit:
+    from bot.models import Unit
+
     async with ctx.sessions() as session:
         unit = await session.get(Unit, unit_id)
     if unit is None:
@@ -79,6 +87,9 @@ def report(
     = False,
 ) -> None:
     """A unit's report for a period: its subtree's totals, targets, completeness."""
+    from bot.services import report_rows, reports
+    from bot.views.reports import file_name
+
     if format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}")
     span = _period(period, calendar)
@@ -129,6 +140,7 @@ def target_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The level of each target for a unit (its own, inherited, or the strategy's)."""
+    from bot.services import targets
 
     async def work(ctx: AppContext) -> list[dict[str, Any]]:
         await _unit(ctx, unit)
@@ -146,6 +158,8 @@ def target_set(
     level: Annotated[str, typer.Argument(help="Percent 0–100, or 'default' to inherit.")],
 ) -> None:
     """Set a unit's own level of a target; units below it inherit it."""
+    from bot.services import targets
+
     if code not in targets.BY_CODE:
         fail(f"unknown target {code!r}: one of {', '.join(targets.BY_CODE)}")
     value = None if level == "default" else level

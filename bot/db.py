@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -131,16 +133,25 @@ async def insert_ignore(
     session: AsyncSession, model: type, rows: list[dict], conflict: list[str] | None
 ) -> int:
     """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL); returns rows inserted.
-    ``conflict`` names the unique columns; None ignores a conflict on any unique index."""
+    ``conflict`` names the unique columns; None ignores a conflict on any unique index.
+
+    One statement, compiled once and cached, executed for all rows (executemany). SQLite
+    counts the rows it inserted; PostgreSQL's driver does not for executemany, so there the
+    inserted rows come back through RETURNING."""
     if not rows:
         return 0
-    if session.bind.dialect.name == "postgresql":
+    table = model.__table__  # type: ignore[attr-defined]
+    name = session.bind.dialect.name
+    stmt = _dialect_insert(name)(table).on_conflict_do_nothing(index_elements=conflict)
+    if name == "postgresql":
+        result = await session.execute(stmt.returning(*table.primary_key.columns), rows)
+        return len(result.all())
+    return max((await session.execute(stmt, rows)).rowcount, 0)  # type: ignore[attr-defined]
+
+
+def _dialect_insert(name: str) -> Callable[..., Any]:
+    if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    inserted = 0
-    for start in range(0, len(rows), 500):
-        stmt = insert(model).values(rows[start:start + 500])
-        result = await session.execute(stmt.on_conflict_do_nothing(index_elements=conflict))
-        inserted += max(result.rowcount or 0, 0)
-    return inserted
+    return insert

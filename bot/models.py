@@ -21,12 +21,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
     true,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+# Defined apart, so that the command line can name it without loading SQLAlchemy.
+from bot.roles import Role as Role  # re-exported: `from bot.models import Role` keeps working
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -60,12 +64,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
-
-
-class Role(enum.StrEnum):
-    member = "member"
-    focal = "focal"
-    admin = "admin"
 
 
 class DutyKind(enum.StrEnum):
@@ -541,3 +539,30 @@ class AuditEntry(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PlanChange(Base):
+    """A unit whose people, duties or groups changed since the planner last looked: the
+    planner re-plans it (and the units below it) in full, and the rest only for the new
+    minutes. Written by the flush listener below, consumed (deleted) by the planner."""
+
+    __tablename__ = "plan_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_plan_changes(session: Session, _context: object) -> None:
+    # Every change made through the ORM passes here, wherever it comes from (a chat, the
+    # command line, another process): the planner cannot miss one.
+    units: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Member | Duty | GroupChat):
+            units.add(obj.unit_id)
+        elif isinstance(obj, Unit):
+            units.add(obj.id)
+    units.discard(None)  # type: ignore[arg-type]
+    if units:
+        session.connection().execute(PlanChange.__table__.insert(),
+                                     [{"unit_id": unit_id} for unit_id in sorted(units)])

@@ -3,16 +3,29 @@
 It runs often and is idempotent: the unique key (occurrence, recipient, kind, stage) means a
 rerun, a restart or a second process never doubles a reminder. It looks back `LOOKBACK` so
 reminders due during downtime are still planned; the dispatcher decides if they are stale.
+
+A nation is ten thousand units, so the work is done in bulk: everything a plan needs is read
+in a few queries and kept between runs (`Planner`), each duty's schedule is computed once per
+distinct rule rather than once per unit, and rows are written a chunk of units at a time with
+one prepared statement. After the first run a unit is planned in full only when its people,
+duties or groups changed (the `plan_changes` rows every ORM flush leaves); the others only
+for the minutes that came into the window since the last run.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from itertools import groupby
+from operator import attrgetter
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import String, delete, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
@@ -23,14 +36,15 @@ from bot.models import (
     Occurrence,
     OccurrenceStatus,
     OutboxKind,
+    PlanChange,
     Responsible,
     Role,
+    Scope,
     Unit,
 )
 from bot.services import duties as duty_service
 from bot.services import groups as group_service
 from bot.services import occurrences, outbox
-from bot.services.calendar import DutyDate
 from bot.services.duties import parse_send_time
 from scheduler import recurrence as rec
 from scheduler.workdays import Calendar
@@ -41,45 +55,70 @@ LOOKBACK = timedelta(days=7)
 HORIZON = timedelta(days=2)
 # Occurrence search margin: lead times and campaign periods reach this far from the due date.
 _MARGIN = timedelta(days=120)
+# The focal point is asked to confirm a guessed due date this long before it.
+CONFIRM_AHEAD = timedelta(days=30)
+SUMMARY_TIME = time(8, 0)
+# A monthly summary still worth sending this long after its moment (downtime).
+SUMMARY_LATE = timedelta(days=7)
+CHUNK = 500  # units per transaction: short locks, flat memory
 
 
+class Person(Protocol):
+    id: int
+    role: str
+    created_at: datetime
 
-@dataclass(frozen=True)
-class PlannedSend:
+
+class DutyLike(Protocol):
+    id: int
+    responsible: str
+    responsible_member_id: int | None
+    date_confirmed: bool
+
+
+class PlannedSend(NamedTuple):
     send_at: datetime
     kind: str
     stage: str
-    duty: Duty
+    duty: Any  # a Duty, or the planner's lighter row of one
     occurrence: rec.Occurrence
     recipient: str
-    member: Member | None = None
-    group: GroupChat | None = None
-
-
-# The focal point is asked to confirm a guessed due date this long before it.
-CONFIRM_AHEAD = timedelta(days=30)
+    member: Any = None  # a Member or a person row
+    group: Any = None  # a GroupChat or a group row
 
 
 @dataclass(frozen=True)
 class People:
     """Who in and around a unit reminders can go to (active members only)."""
 
-    members: list[Member]
-    parent_admins: list[Member]
-    groups: list[GroupChat]
+    members: Sequence[Person]
+    parent_admins: Sequence[Person]
+    groups: Sequence[Any]
 
-    def with_role(self, role: Role) -> list[Member]:
-        return [m for m in self.members if m.role == role]
+    @cached_property
+    def _by_role(self) -> dict[str, list[Person]]:
+        found: dict[str, list[Person]] = {role: [] for role in Role}
+        for m in self.members:
+            found[m.role].append(m)
+        return found
 
-    @property
-    def focal_or_admins(self) -> list[Member]:
+    @cached_property
+    def last_joined(self) -> datetime | None:
+        """When the newest member joined: nobody is reminded of what fell due before."""
+        return max((m.created_at for m in (*self.members, *self.parent_admins)), default=None)
+
+    def with_role(self, role: Role) -> list[Person]:
+        return self._by_role[role]
+
+    @cached_property
+    def focal_or_admins(self) -> list[Person]:
         """The focal point; the admins when there is none; else whoever the unit has."""
-        return self.with_role(Role.focal) or self.with_role(Role.admin) or self.members
+        return self.with_role(Role.focal) or self.with_role(Role.admin) or list(self.members)
 
-    def responsible(self, duty: Duty) -> list[Member]:
+    def responsible(self, duty: DutyLike) -> list[Person]:
         """The people a duty's reminders go to."""
         if duty.responsible == Responsible.everyone:
-            return self.members
+            return list(self.members)
         if duty.responsible == Responsible.focal_admins:
             return self.with_role(Role.focal) + self.with_role(Role.admin)
         if duty.responsible == Responsible.member:
@@ -87,13 +126,13 @@ class People:
             return named or self.focal_or_admins
         return self.focal_or_admins
 
-    def escalation(self, duty: Duty, responsible: list[Member]) -> list[Member]:
+    def escalation(self, duty: DutyLike, responsible: list[Person]) -> list[Person]:
         """Who hears that the duty is overdue: the admins, when they are not the ones
         responsible (nobody is escalated about themselves); the parent unit's admins when
         the unit has none."""
         if duty.responsible in (Responsible.everyone, Responsible.focal_admins):
             return []  # the admins are responsible themselves: they get the overdue reminder
-        admins = self.with_role(Role.admin) or self.parent_admins
+        admins = self.with_role(Role.admin) or list(self.parent_admins)
         return [m for m in admins if m not in responsible]
 
 
@@ -103,6 +142,139 @@ def focal_digest_at(
     """The focal point's "who has not answered" message: the working day before the due day."""
     day = cal.cal.previous_working_day(occ.due_on, inclusive=False)
     return cal.window.at_or_before(datetime.combine(day, send_time, tzinfo=tz), cal.cal)
+
+
+def summary_at(year: int, month: int, cal: Calendar, tz: ZoneInfo) -> datetime:
+    """The monthly summary's moment: 08:00 on the month's first working day (Tết aware)."""
+    day = cal.cal.next_working_day(date(year, month, 1))
+    return cal.window.at_or_after(datetime.combine(day, SUMMARY_TIME, tzinfo=tz), cal.cal)
+
+
+# --- schedules: a duty's sends, computed once per distinct rule ----------------------------
+
+
+@dataclass(frozen=True)
+class _Reminder:
+    send_at: datetime
+    stage: str
+    overdue: bool  # its nominal day is after the due day: the admins hear of it too
+
+
+@dataclass(frozen=True)
+class _OccurrencePlan:
+    occurrence: rec.Occurrence
+    reminders: tuple[_Reminder, ...]
+    digest_at: datetime  # the focal point's "who has not answered"
+    ask_at: datetime  # "please confirm the date" (only while the date is a guess)
+
+
+class Schedules:
+    """Each distinct (rule, stages, time, day-off shift, time zone) planned once for the
+    window: ten thousand units sharing the default catalog share a few dozen schedules."""
+
+    def __init__(self, cal: Calendar, start: datetime, end: datetime) -> None:
+        self.cal, self.start, self.end = cal, start, end
+        self._found: dict[tuple[Any, ...], list[_OccurrencePlan]] = {}
+
+    def of(self, recurrence: str | dict[str, Any], stages: str, send_time: str, shift: str,
+           tz: ZoneInfo) -> list[_OccurrencePlan]:
+        raw = recurrence if isinstance(recurrence, str) else json.dumps(recurrence,
+                                                                       sort_keys=True)
+        key = (raw, stages, send_time, shift, tz.key)
+        found = self._found.get(key)
+        if found is None:
+            rule = json.loads(raw) if isinstance(recurrence, str) else recurrence
+            found = self._found[key] = self._plan(rec.Recurrence.from_dict(rule), stages,
+                                                  parse_send_time(send_time), shift, tz)
+        return found
+
+    def _plan(self, rule: rec.Recurrence, stages: str, send_time: time, shift: str,
+              tz: ZoneInfo) -> list[_OccurrencePlan]:
+        cal = self.cal
+        first: date = (self.start - _MARGIN).astimezone(tz).date()
+        last: date = (self.end + _MARGIN).astimezone(tz).date()
+        parsed = rec.Stage.parse_list(stages)
+        found = []
+        for occ in rec.occurrences(rule, first, last, cal.cal, shift):  # type: ignore[arg-type]
+            reminders = tuple(
+                _Reminder(p.send_at, p.stage.name, p.nominal_at.date() > occ.due_on)
+                for p in rec.plan_reminders(occ, parsed, send_time=send_time,
+                                            window=cal.window, cal=cal.cal, tz=tz)
+                if self.start <= p.send_at < self.end)
+            digest_at = focal_digest_at(occ, send_time, cal, tz)
+            ask_at = cal.window.at_or_before(datetime.combine(
+                occ.nominal_due - CONFIRM_AHEAD, send_time, tzinfo=tz), cal.cal)
+            if reminders or any(self.start <= at < self.end for at in (digest_at, ask_at)):
+                found.append(_OccurrencePlan(occ, reminders, digest_at, ask_at))
+        return found
+
+
+class Batch(NamedTuple):
+    """One message of one duty's due date, to several people (or groups) at one moment."""
+
+    send_at: datetime
+    kind: str
+    stage: str
+    duty: Any  # a Duty, or the planner's lighter row of one
+    occurrence: rec.Occurrence
+    members: list[Any]  # Members or person rows; or
+    groups: list[Any]  # GroupChats or group rows
+
+
+def unit_batches(
+    duties: Iterable[Any], people: People, start: datetime, end: datetime, tz: ZoneInfo,
+    schedules: Schedules,
+) -> list[Batch]:
+    """Every message the unit's duties ask for in [start, end) (inside the schedules'
+    window), whatever was sent already; one batch per moment and kind, not per person, so
+    a nation's fan-out costs a dictionary per row and nothing more."""
+    out: list[Batch] = []
+    for duty in duties:
+        plans = schedules.of(duty.recurrence, duty.stages, duty.send_time, duty.shift, tz)
+        if plans:
+            _duty_batches(out, duty, plans, people, start, end)
+    return out
+
+
+def _duty_batches(out: list[Batch], duty: Any, plans: list[_OccurrencePlan], people: People,
+                  start: datetime, end: datetime) -> None:
+    responsible = people.responsible(duty)
+    # A unit posting in a group hears of duties that concern everyone there, not privately.
+    in_group = duty.responsible == Responsible.everyone and bool(people.groups)
+    escalate_to = people.escalation(duty, responsible)
+    focal = people.with_role(Role.focal) if duty.responsible == Responsible.everyone else []
+    ask = people.focal_or_admins if not duty.date_confirmed else []
+
+    everyone_joined = people.last_joined
+
+    def to(moment: datetime, kind: OutboxKind, stage: str, members: list[Person],
+           occ: rec.Occurrence) -> None:
+        if everyone_joined is not None and everyone_joined <= moment:
+            joined = members
+        else:
+            joined = [m for m in members if m.created_at <= moment]
+        if joined:
+            out.append(Batch(moment, kind, stage, duty, occ, joined, []))
+
+    for plan in plans:
+        occ = plan.occurrence
+        for r in plan.reminders:
+            if not start <= r.send_at < end:
+                continue
+            if in_group:
+                out.append(Batch(r.send_at, OutboxKind.group, r.stage, duty, occ, [],
+                                 list(people.groups)))
+            else:
+                to(r.send_at, OutboxKind.reminder, r.stage, responsible, occ)
+            if r.overdue:
+                to(r.send_at, OutboxKind.escalation, r.stage, escalate_to, occ)
+        if focal and start <= plan.digest_at < end:  # who has not answered, for the focal point
+            to(plan.digest_at, OutboxKind.focal, "digest", focal, occ)
+        if ask and start <= plan.ask_at < end:
+            to(plan.ask_at, OutboxKind.confirm, "confirm", ask, occ)
+
+
+# --- one unit, from the ORM: the dry run (`vstbpn duty calendar`) and the dispatcher -------
 
 
 async def people_of(session: AsyncSession, unit: Unit) -> People:
@@ -122,134 +294,250 @@ async def expected_sends(
     session: AsyncSession, unit: Unit, start: datetime, end: datetime, cal: Calendar
 ) -> list[PlannedSend]:
     """Every message the calendar asks for in [start, end) for this unit, whatever was sent."""
-    tz = unit.tz
     people = await people_of(session, unit)
-    sends: list[PlannedSend] = []
-    for duty in await duty_service.applicable(session, unit.id):
-        rule = rec.Recurrence.from_dict(duty.recurrence)
-        stages = rec.Stage.parse_list(duty.stages)
-        send_time = parse_send_time(duty.send_time)
-        first: date = (start - _MARGIN).astimezone(tz).date()
-        last: date = (end + _MARGIN).astimezone(tz).date()
-        for occ in rec.occurrences(rule, first, last, cal.cal, duty.shift):  # type: ignore[arg-type]
-            sends.extend(_occurrence_sends(
-                duty, occ, stages, send_time, people, start, end, cal, tz
-            ))
+    duties = await duty_service.applicable(session, unit.id)
+    batches = unit_batches(duties, people, start, end, unit.tz, Schedules(cal, start, end))
+    sends = [PlannedSend(b.send_at, b.kind, b.stage, b.duty, b.occurrence,
+                         outbox.member_recipient(m.id), member=m)
+             for b in batches for m in b.members]
+    sends += [PlannedSend(b.send_at, b.kind, b.stage, b.duty, b.occurrence,
+                          outbox.group_recipient(g.id), group=g)
+              for b in batches for g in b.groups]
     sends.sort(key=lambda s: (s.send_at, s.duty.id, s.kind, s.recipient))
     return sends
 
 
-def _occurrence_sends(
-    duty: Duty, occ: rec.Occurrence, stages: tuple[rec.Stage, ...], send_time: time,
-    people: People, start: datetime, end: datetime, cal: Calendar, tz: ZoneInfo,
-) -> list[PlannedSend]:
-    out: list[PlannedSend] = []
+# --- every unit, in bulk ------------------------------------------------------------------
 
-    def to(moment: datetime, kind: OutboxKind, stage: str, members: list[Member]) -> None:
-        out.extend(
-            PlannedSend(moment, kind, stage, duty, occ, outbox.member_recipient(m.id), member=m)
-            for m in members if m.created_at <= moment
-        )
 
-    responsible = people.responsible(duty)
-    # A unit posting in a group hears of duties that concern everyone there, not privately.
-    in_group = duty.responsible == Responsible.everyone and bool(people.groups)
-    escalate_to = people.escalation(duty, responsible)
-    for p in rec.plan_reminders(
-        occ, stages, send_time=send_time, window=cal.window, cal=cal.cal, tz=tz
-    ):
-        if not start <= p.send_at < end:
+class _Unit(NamedTuple):
+    id: int
+    parent_id: int | None
+    tz: ZoneInfo
+
+
+@dataclass
+class Snapshot:
+    """What planning reads, kept between runs and refreshed for the units that changed."""
+
+    units: dict[int, _Unit] = field(default_factory=dict)
+    children: dict[int, list[int]] = field(default_factory=dict)
+    duties: dict[int, list[Any]] = field(default_factory=dict)  # enabled, by owning unit
+    people: dict[int, list[Any]] = field(default_factory=dict)  # active, by id
+    groups: dict[int, list[Any]] = field(default_factory=dict)
+    _subtree_duties: dict[int, list[Any]] = field(default_factory=dict)
+
+    async def load_units(self, session: AsyncSession) -> None:
+        zones: dict[str, ZoneInfo] = {}
+        self.units, self.children, self._subtree_duties = {}, {}, {}
+        for uid, parent, zone in await session.execute(
+                select(Unit.id, Unit.parent_id, Unit.timezone).order_by(Unit.id)):
+            tz = zones.get(zone) or zones.setdefault(zone, ZoneInfo(zone))
+            self.units[uid] = _Unit(uid, parent, tz)
+            if parent is not None:
+                self.children.setdefault(parent, []).append(uid)
+
+    async def load(self, session: AsyncSession, unit_ids: list[int] | None) -> None:
+        """Read the duties, people and groups of these units (None: of every unit)."""
+        self._subtree_duties = {}
+        for chunk in _chunks(unit_ids, 5000):
+            for table in (self.duties, self.people, self.groups):
+                for uid in chunk or ():
+                    table.pop(uid, None)
+            # Rows (named tuples) as they come, grouped by unit: no object per row.
+            by_unit = attrgetter("unit_id")
+            for uid, rows in groupby(await session.execute(
+                select(Duty.unit_id, Duty.id, Duty.scope,
+                       type_coerce(Duty.recurrence, String).label("recurrence"), Duty.stages,
+                       Duty.send_time, Duty.shift, Duty.responsible,
+                       Duty.responsible_member_id, Duty.date_confirmed)
+                .where(Duty.enabled.is_(True), _among(Duty.unit_id, chunk))
+                .order_by(Duty.unit_id, Duty.id)
+            ), by_unit):
+                self.duties[uid] = list(rows)
+            for uid, rows in groupby(await session.execute(
+                select(Member.unit_id, Member.id, Member.role, Member.created_at)
+                .where(Member.active.is_(True), _among(Member.unit_id, chunk))
+                .order_by(Member.unit_id, Member.id)
+            ), by_unit):
+                self.people[uid] = list(rows)
+            for uid, rows in groupby(await session.execute(
+                select(GroupChat.unit_id, GroupChat.id, GroupChat.title)
+                .where(_among(GroupChat.unit_id, chunk)).order_by(GroupChat.unit_id, GroupChat.id)
+            ), by_unit):
+                self.groups[uid] = list(rows)
+
+    def subtree(self, unit_ids: Iterable[int]) -> set[int]:
+        found: set[int] = set()
+        todo = [u for u in unit_ids if u in self.units]
+        while todo:
+            uid = todo.pop()
+            if uid not in found:
+                found.add(uid)
+                todo.extend(self.children.get(uid, ()))
+        return found
+
+    def applicable(self, unit: _Unit) -> list[Any]:
+        """The unit's own duties and the deadlines its ancestors set for their subtree."""
+        own = self.duties.get(unit.id, [])
+        inherited = self._inherited(unit.parent_id, {unit.id})
+        return sorted(own + inherited, key=attrgetter("id")) if inherited else own
+
+    def _inherited(self, unit_id: int | None, seen: set[int]) -> list[Any]:
+        """The subtree deadlines of this unit and its ancestors (kept for the run: siblings
+        share them)."""
+        if unit_id is None or unit_id in seen or unit_id not in self.units:
+            return []
+        found = self._subtree_duties.get(unit_id)
+        if found is None:
+            seen.add(unit_id)
+            found = [d for d in self.duties.get(unit_id, ()) if d.scope == Scope.subtree]
+            found += self._inherited(self.units[unit_id].parent_id, seen)
+            self._subtree_duties[unit_id] = found
+        return found
+
+    def people_of(self, unit: _Unit) -> People:
+        members = self.people.get(unit.id, [])
+        parent_admins: list[Any] = []
+        if unit.parent_id is not None and not any(m.role == Role.admin for m in members):
+            parent_admins = [m for m in self.people.get(unit.parent_id, [])
+                             if m.role == Role.admin]
+        return People(members, parent_admins, self.groups.get(unit.id, []))
+
+
+def _among(column: Any, ids: list[int] | None) -> Any:
+    return column.in_(ids) if ids is not None else true()
+
+
+def _chunks(ids: list[int] | None, size: int) -> Iterable[list[int] | None]:
+    if ids is None:
+        yield None
+        return
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+class Planner:
+    """The reminder clock's planner: the first run plans every unit for the whole window;
+    later runs re-plan the units that changed and add the new minutes for the rest."""
+
+    def __init__(self, app: AppContext, cal: Calendar | None = None) -> None:
+        self.app = app
+        self.cal = cal or app.calendar
+        self.snapshot: Snapshot | None = None
+        self.planned_to: datetime | None = None  # the window's end at the last run
+        # Monthly summaries (time zone, month) planned for every unit already: they enter
+        # the window with the month, not with their moment, so slices do not find them.
+        self.summaries: set[tuple[str, str]] = set()
+
+    async def run(self) -> int:
+        now = self.app.clock.now()
+        start, end = now - LOOKBACK, now + HORIZON
+        try:
+            async with self.app.sessions() as session, session.begin():
+                changed = set(await session.scalars(
+                    delete(PlanChange).returning(PlanChange.unit_id)))
+                full = self.snapshot is None or self.planned_to is None or (
+                    self.planned_to > end)  # the clock went back: plan everything again
+                if full:
+                    await duty_service.install_catalog_everywhere(session, now)
+                    self.snapshot = Snapshot()
+                    await self.snapshot.load_units(session)
+                    await self.snapshot.load(session, None)
+                    again = set(self.snapshot.units)
+                else:
+                    assert self.snapshot is not None
+                    await self.snapshot.load_units(session)
+                    again = self.snapshot.subtree(changed)
+                    await self.snapshot.load(session, sorted(again))
+            assert self.snapshot is not None
+            slice_from = start if full else max(self.planned_to or start, start)
+            work = [(u, start if u.id in again else slice_from)
+                    for u in self.snapshot.units.values()]
+            added = await self._plan(work, now, end)
+        except BaseException:
+            self.snapshot = None  # a failed run: the next plans everything from the database
+            raise
+        self.planned_to = end
+        if added:
+            log.info("planned", extra={"rows": added, "replanned_units": len(again)})
+        return added
+
+    async def _plan(self, work: list[tuple[_Unit, datetime]], now: datetime,
+                    end: datetime) -> int:
+        assert self.snapshot is not None
+        snap = self.snapshot
+        schedules = Schedules(self.cal, now - LOOKBACK, end)
+        summaries: dict[str, tuple[datetime, str]] = {}
+        added = 0
+        for first in range(0, len(work), CHUNK):
+            batches: list[tuple[int, Batch]] = []
+            notices: list[dict[str, Any]] = []
+            for unit, start in work[first:first + CHUNK]:
+                people = snap.people_of(unit)
+                if start < end:
+                    batches.extend((unit.id, b) for b in unit_batches(
+                        snap.applicable(unit), people, start, end, unit.tz, schedules))
+                notices.extend(self._summary(unit, people, now, start == now - LOOKBACK, end,
+                                             summaries))
+            if batches or notices:
+                async with self.app.sessions() as session, session.begin():
+                    added += await _store(session, batches, now)
+                    added += await outbox.enqueue_notices(session, notices)
+        self.summaries |= {(zone, key) for zone, (send_at, key) in summaries.items()
+                           if now - SUMMARY_LATE <= send_at <= end}
+        return added
+
+    def _summary(self, unit: _Unit, people: People, now: datetime, full: bool,
+                 end: datetime, memo: dict[str, tuple[datetime, str]]) -> list[dict[str, Any]]:
+        """Last month's summary to each of the unit's admins, once (a notice: unique per
+        admin, kind and month), from shortly before its moment until a week after it."""
+        found = memo.get(unit.tz.key)
+        if found is None:
+            today = now.astimezone(unit.tz).date()
+            last = today.replace(day=1) - timedelta(days=1)
+            found = memo[unit.tz.key] = (summary_at(today.year, today.month, self.cal,
+                                                    unit.tz), f"{last.year}-{last.month:02d}")
+        send_at, key = found
+        if not now - SUMMARY_LATE <= send_at <= end or (
+                not full and (unit.tz.key, key) in self.summaries):
+            return []
+        return [outbox.row(None, outbox.member_recipient(m.id), OutboxKind.summary,
+                           f"summary-{key}", send_at, now,
+                           payload={"unit_id": unit.id, "period": key})
+                for m in people.with_role(Role.admin)]
+
+
+async def _store(session: AsyncSession, batches: list[tuple[int, Batch]],
+                 now: datetime) -> int:
+    """Store the batches' occurrences (insert-or-ignore), then a row per person or group for
+    the open ones."""
+    if not batches:
+        return 0
+    dates = {(uid, b.duty.id, b.occurrence.key): b.occurrence for uid, b in batches}
+    await occurrences.store_many(
+        session, [(uid, duty_id, occ) for (uid, duty_id, _), occ in dates.items()], now)
+    unit_ids = sorted({uid for uid, _, _ in dates})
+    keys = sorted({key for _, _, key in dates})
+    open_ids = {
+        (uid, duty_id, key): occ_id
+        for occ_id, uid, duty_id, key, status in await session.execute(
+            select(Occurrence.id, Occurrence.unit_id, Occurrence.duty_id, Occurrence.key,
+                   Occurrence.status)
+            .where(Occurrence.unit_id.in_(unit_ids), Occurrence.key.in_(keys)))
+        if status == OccurrenceStatus.open
+    }
+    rows: list[dict[str, Any]] = []
+    for uid, b in batches:
+        occ_id = open_ids.get((uid, b.duty.id, b.occurrence.key))
+        if occ_id is None:
             continue
-        if in_group:
-            out.extend(
-                PlannedSend(p.send_at, OutboxKind.group, p.stage.name, duty, occ,
-                            outbox.group_recipient(g.id), group=g)
-                for g in people.groups
-            )
-        else:
-            to(p.send_at, OutboxKind.reminder, p.stage.name, responsible)
-        if p.nominal_at.date() > occ.due_on:
-            to(p.send_at, OutboxKind.escalation, p.stage.name, escalate_to)
-    if duty.responsible == Responsible.everyone:  # who has not answered, for the focal point
-        digest_at = focal_digest_at(occ, send_time, cal, tz)
-        if start <= digest_at < end:
-            to(digest_at, OutboxKind.focal, "digest", people.with_role(Role.focal))
-    if not duty.date_confirmed:
-        ask_at = cal.window.at_or_before(datetime.combine(
-            occ.nominal_due - CONFIRM_AHEAD, send_time, tzinfo=tz), cal.cal)
-        if start <= ask_at < end:
-            to(ask_at, OutboxKind.confirm, "confirm", people.focal_or_admins)
-    return out
-
-
-async def plan_unit(
-    session: AsyncSession, unit: Unit, now: datetime, cal: Calendar,
-    lookback: timedelta = LOOKBACK, horizon: timedelta = HORIZON,
-) -> int:
-    """Insert the unit's outbox rows for [now - lookback, now + horizon). Returns rows added."""
-    sends = await expected_sends(session, unit, now - lookback, now + horizon, cal)
-    if not sends:
-        return 0
-    keys = {(s.duty.id, s.occurrence.key): DutyDate(s.duty, s.occurrence) for s in sends}
-    await occurrences.store(session, unit.id, keys.values(), now)
-    rows = await session.execute(
-        select(Occurrence.id, Occurrence.duty_id, Occurrence.key, Occurrence.status).where(
-            Occurrence.unit_id == unit.id,
-            tuple_(Occurrence.duty_id, Occurrence.key).in_(list(keys)),
-        )
-    )
-    open_ids = {(d, k): i for i, d, k, status in rows if status == OccurrenceStatus.open}
-    return await outbox.enqueue(session, [
-        outbox.row(open_ids[(s.duty.id, s.occurrence.key)], s.recipient, s.kind, s.stage,
-                   s.send_at, now)
-        for s in sends if (s.duty.id, s.occurrence.key) in open_ids
-    ])
-
-
-SUMMARY_TIME = time(8, 0)
-# A monthly summary still worth sending this long after its moment (downtime).
-SUMMARY_LATE = timedelta(days=7)
-
-
-def summary_at(year: int, month: int, cal: Calendar, tz: ZoneInfo) -> datetime:
-    """The monthly summary's moment: 08:00 on the month's first working day (Tết aware)."""
-    day = cal.cal.next_working_day(date(year, month, 1))
-    return cal.window.at_or_after(datetime.combine(day, SUMMARY_TIME, tzinfo=tz), cal.cal)
-
-
-async def plan_summary(session: AsyncSession, unit: Unit, now: datetime, cal: Calendar) -> int:
-    """Last month's summary to each of the unit's admins, once (a notice: unique per admin,
-    kind and month), from shortly before its moment until a week after it."""
-    today = unit.today(now)
-    send_at = summary_at(today.year, today.month, cal, unit.tz)
-    if not send_at - HORIZON <= now <= send_at + SUMMARY_LATE:
-        return 0
-    last = today.replace(day=1) - timedelta(days=1)
-    key = f"{last.year}-{last.month:02d}"
-    admins = list(await session.scalars(
-        select(Member.id).where(Member.unit_id == unit.id, Member.active.is_(True),
-                                Member.role == Role.admin).order_by(Member.id)))
-    return await outbox.enqueue_notices(session, [
-        outbox.row(None, outbox.member_recipient(member_id), OutboxKind.summary,
-                   f"summary-{key}", send_at, now, payload={"unit_id": unit.id, "period": key})
-        for member_id in admins
-    ])
+        base = outbox.row(occ_id, "", b.kind, b.stage, b.send_at, now)
+        rows.extend({**base, "recipient": outbox.member_recipient(m.id)} for m in b.members)
+        rows.extend({**base, "recipient": outbox.group_recipient(g.id)} for g in b.groups)
+    return await outbox.enqueue(session, rows)
 
 
 async def plan(app: AppContext, cal: Calendar | None = None) -> int:
-    """Plan every unit; one transaction per unit keeps locks short."""
-    cal = cal or app.calendar
-    now = app.clock.now()
-    async with app.sessions() as session, session.begin():
-        await duty_service.install_catalog_everywhere(session, now)
-        unit_ids = list(await session.scalars(select(Unit.id).order_by(Unit.id)))
-    added = 0
-    for unit_id in unit_ids:
-        async with app.sessions() as session, session.begin():
-            unit = await session.get(Unit, unit_id)
-            if unit is not None:
-                added += await plan_unit(session, unit, now, cal)
-                added += await plan_summary(session, unit, now, cal)
-    if added:
-        log.info("planned", extra={"rows": added})
-    return added
+    """Plan every unit for the whole window (a fresh planner: what a restart does)."""
+    return await Planner(app, cal).run()

@@ -54,6 +54,9 @@ class Leadership:
         self.confirm_timeout = confirm_timeout
         self.monotonic = monotonic
         self._lost_at: float | None = None
+        # How many times this process took the clock: another process may have led (and
+        # read the planner's change marks) in between, so each new term plans in full.
+        self.terms = 0
         self._conn: AsyncConnection | None = None  # PostgreSQL: the lock's session
         self._fd: int | None = None  # SQLite: the locked file
         self._said_elsewhere = False
@@ -74,6 +77,7 @@ class Leadership:
             return False
         got = await self._lock_postgres() if self._postgres else self._lock_file()
         if got:
+            self.terms += 1
             self._said_elsewhere = False
             log.info("scheduler_leader")
         elif not self._said_elsewhere:  # one line, not one per tick
@@ -164,7 +168,10 @@ class SchedulerService:
         self.leadership = Leadership(app)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._purged_at: datetime | None = None
+        self.planner = planner.Planner(app, dispatcher.cal)
+        self._planned_term = 0
         start = datetime.now(UTC)
         self.scheduler.add_job(self.plan, IntervalTrigger(seconds=plan_every.total_seconds()),
                                next_run_time=start, max_instances=1, coalesce=True)
@@ -178,6 +185,15 @@ class SchedulerService:
         metrics.LEADER.set(1 if leading else 0)
         return leading
 
+    async def _still_leading(self) -> bool:
+        """Asked before every send: no more once the lock is lost (said at once on /healthz,
+        not at the next tick) or the process is stopping (its unsent claims go back, for the
+        next leader to send at once rather than after their lease)."""
+        leading = not self._stopping and await self.leadership.confirm()
+        if not leading:
+            metrics.LEADER.set(0)
+        return leading
+
     async def plan(self) -> None:
         await self._tracked(self._plan)
 
@@ -187,6 +203,8 @@ class SchedulerService:
     async def _tracked(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run a job, known to ``stop``, which lets it finish before the lock is released
         (and before the database is closed under it)."""
+        if self._stopping:
+            return
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
@@ -198,7 +216,10 @@ class SchedulerService:
     async def _plan(self) -> None:
         try:
             if await self._lead():
-                added = await planner.plan(self.app, self.dispatcher.cal)
+                if self._planned_term != self.leadership.terms:
+                    self.planner = planner.Planner(self.app, self.dispatcher.cal)
+                    self._planned_term = self.leadership.terms
+                added = await self.planner.run()
                 metrics.REMINDERS.labels("planned", "").inc(added)
                 await self._purge()
         except Exception:
@@ -219,7 +240,7 @@ class SchedulerService:
         try:
             if await self._lead():
                 # Confirmed before every send: a process that lost the clock stops at once.
-                stats = await self.dispatcher.run_once(self.leadership.confirm)
+                stats = await self.dispatcher.run_once(self._still_leading)
                 metrics.REMINDERS.labels("sent", "").inc(stats.sent)
                 metrics.REMINDERS.labels("failed", "").inc(stats.failed)
                 for reason, n in stats.reasons.items():
@@ -236,12 +257,17 @@ class SchedulerService:
         self.scheduler.start()
 
     async def stop(self) -> None:
+        self._stopping = True  # the sends under way stop before the next message
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        if self._running:  # a plan or the sends in flight finish; what is stuck is cancelled
+            # Paused, not shut down yet: APScheduler's shutdown cancels the jobs under way at
+            # once, which left a dispatch's claims to wait out their lease.
+            self.scheduler.pause()
+        if self._running:  # a plan or the send in flight finish; what is stuck is cancelled
             _done, stuck = await asyncio.wait(set(self._running), timeout=STOP_WAIT)
             for task in stuck:
                 task.cancel()
             await asyncio.gather(*stuck, return_exceptions=True)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         await self.leadership.release()
         metrics.LEADER.set(0)

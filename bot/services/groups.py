@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import GroupChat, Member, Role
@@ -42,9 +42,10 @@ async def may_manage(session: AsyncSession, member: Member, group: GroupChat) ->
 
 
 async def unregister(session: AsyncSession, channel: str, chat_id: str) -> None:
-    await session.execute(
-        delete(GroupChat).where(GroupChat.channel == channel, GroupChat.chat_id == chat_id)
-    )
+    group = await find(session, channel, chat_id)
+    if group is not None:
+        await session.delete(group)  # through the ORM, so the planner hears of it
+        await session.flush()
 
 
 async def of_unit(session: AsyncSession, unit_id: int) -> list[GroupChat]:

@@ -21,17 +21,24 @@ from bot.models import (
 )
 from bot.services import outbox
 from bot.services.calendar import DutyDate
+from scheduler import recurrence as rec
 
 
 async def store(
     session: AsyncSession, unit_id: int, items: Iterable[DutyDate], now: datetime
 ) -> None:
     """Store these due dates of the unit as open occurrences, unless stored already."""
+    await store_many(session, [(unit_id, item.duty.id, item.occurrence) for item in items], now)
+
+
+async def store_many(
+    session: AsyncSession, items: Iterable[tuple[int, int, rec.Occurrence]], now: datetime
+) -> None:
+    """Store due dates of several units (unit id, duty id, due date) at once, as ``store``."""
     await insert_ignore(session, Occurrence, [
-        {"duty_id": item.duty.id, "unit_id": unit_id, "key": item.occurrence.key,
-         "starts_on": item.occurrence.starts_on, "due_on": item.occurrence.due_on,
-         "status": OccurrenceStatus.open, "created_at": now}
-        for item in items
+        {"duty_id": duty_id, "unit_id": unit_id, "key": occ.key, "starts_on": occ.starts_on,
+         "due_on": occ.due_on, "status": OccurrenceStatus.open, "created_at": now}
+        for unit_id, duty_id, occ in items
     ], ["duty_id", "unit_id", "key"])
 
 
