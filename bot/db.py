@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -147,6 +147,33 @@ async def insert_ignore(
         result = await session.execute(stmt.returning(*table.primary_key.columns), rows)
         return len(result.all())
     return max((await session.execute(stmt, rows)).rowcount, 0)  # type: ignore[attr-defined]
+
+
+async def insert_new(
+    session: AsyncSession, model: type, rows: list[dict], conflict: list[str] | None
+) -> list[Any]:
+    """As ``insert_ignore``, returning the primary keys of the rows it inserted."""
+    if not rows:
+        return []
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = _dialect_insert(session.bind.dialect.name)(table).on_conflict_do_nothing(
+        index_elements=conflict).returning(*table.primary_key.columns)
+    return list((await session.execute(stmt, rows)).scalars())
+
+
+async def insert_fresh(session: AsyncSession, model: type, rows: list[dict]) -> int:
+    """A plain INSERT for rows nothing can conflict with yet (they hang off rows this
+    transaction created); should one conflict after all, the rows go in one by one with
+    ``insert_ignore``. The plain statement is the cheapest way in: no conflict checks."""
+    if not rows:
+        return 0
+    table = model.__table__  # type: ignore[attr-defined]
+    try:
+        async with session.begin_nested():
+            await session.execute(table.insert(), rows)
+    except IntegrityError:
+        return await insert_ignore(session, model, rows, None)
+    return len(rows)
 
 
 def _dialect_insert(name: str) -> Callable[..., Any]:

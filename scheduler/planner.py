@@ -25,7 +25,7 @@ from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, delete, select, true, type_coerce
+from sqlalchemy import String, cast, delete, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
@@ -188,6 +188,14 @@ class Schedules:
                                                   parse_send_time(send_time), shift, tz)
         return found
 
+    def busy(self, signatures: Iterable[tuple[str, str, str, str]], zones: Iterable[ZoneInfo],
+             start: datetime, end: datetime) -> bool:
+        """Whether any of these schedules sends anything in [start, end)."""
+        return any(
+            any(start <= r.send_at < end for r in plan.reminders)
+            or start <= plan.digest_at < end or start <= plan.ask_at < end
+            for tz in zones for sig in signatures for plan in self.of(*sig, tz))
+
     def _plan(self, rule: rec.Recurrence, stages: str, send_time: time, shift: str,
               tz: ZoneInfo) -> list[_OccurrencePlan]:
         cal = self.cal
@@ -325,6 +333,9 @@ class Snapshot:
     duties: dict[int, list[Any]] = field(default_factory=dict)  # enabled, by owning unit
     people: dict[int, list[Any]] = field(default_factory=dict)  # active, by id
     groups: dict[int, list[Any]] = field(default_factory=dict)
+    # Every distinct (rule, stages, time, shift) read, and the units' time zones: a run
+    # whose new minutes hold no send of any of them skips the units that did not change.
+    signatures: set[tuple[str, str, str, str]] = field(default_factory=set)
     _subtree_duties: dict[int, list[Any]] = field(default_factory=dict)
 
     async def load_units(self, session: AsyncSession) -> None:
@@ -348,13 +359,15 @@ class Snapshot:
             by_unit = attrgetter("unit_id")
             for uid, rows in groupby(await session.execute(
                 select(Duty.unit_id, Duty.id, Duty.scope,
-                       type_coerce(Duty.recurrence, String).label("recurrence"), Duty.stages,
+                       cast(Duty.recurrence, String).label("recurrence"), Duty.stages,
                        Duty.send_time, Duty.shift, Duty.responsible,
                        Duty.responsible_member_id, Duty.date_confirmed)
                 .where(Duty.enabled.is_(True), _among(Duty.unit_id, chunk))
                 .order_by(Duty.unit_id, Duty.id)
             ), by_unit):
                 self.duties[uid] = list(rows)
+                self.signatures.update((d.recurrence, d.stages, d.send_time, d.shift)
+                                       for d in self.duties[uid])
             for uid, rows in groupby(await session.execute(
                 select(Member.unit_id, Member.id, Member.role, Member.created_at)
                 .where(Member.active.is_(True), _among(Member.unit_id, chunk))
@@ -470,10 +483,17 @@ class Planner:
         schedules = Schedules(self.cal, now - LOOKBACK, end)
         summaries: dict[str, tuple[datetime, str]] = {}
         added = 0
+        slices = {start for _, start in work if start != now - LOOKBACK}
+        zones = {unit.tz.key: unit.tz for unit, _ in work}.values()
+        quiet = {start for start in slices
+                 if not schedules.busy(snap.signatures, zones, start, end)}
         for first in range(0, len(work), CHUNK):
             batches: list[tuple[int, Batch]] = []
             notices: list[dict[str, Any]] = []
             for unit, start in work[first:first + CHUNK]:
+                if start in quiet and self._summary_due(unit.tz, now, end, False,
+                                                        summaries) is None:
+                    continue  # nothing new for this unit in these minutes
                 people = snap.people_of(unit)
                 if start < end:
                     batches.extend((unit.id, b) for b in unit_batches(
@@ -488,20 +508,31 @@ class Planner:
                            if now - SUMMARY_LATE <= send_at <= end}
         return added
 
-    def _summary(self, unit: _Unit, people: People, now: datetime, full: bool,
-                 end: datetime, memo: dict[str, tuple[datetime, str]]) -> list[dict[str, Any]]:
-        """Last month's summary to each of the unit's admins, once (a notice: unique per
-        admin, kind and month), from shortly before its moment until a week after it."""
-        found = memo.get(unit.tz.key)
+    def _summary_due(self, tz: ZoneInfo, now: datetime, end: datetime, full: bool,
+                     memo: dict[str, tuple[datetime, str]]) -> tuple[datetime, str] | None:
+        """Last month's summary (its moment and month) if it is to be planned now: from
+        shortly before its moment until a week after it, once for the units that were
+        planned already."""
+        found = memo.get(tz.key)
         if found is None:
-            today = now.astimezone(unit.tz).date()
+            today = now.astimezone(tz).date()
             last = today.replace(day=1) - timedelta(days=1)
-            found = memo[unit.tz.key] = (summary_at(today.year, today.month, self.cal,
-                                                    unit.tz), f"{last.year}-{last.month:02d}")
+            found = memo[tz.key] = (summary_at(today.year, today.month, self.cal, tz),
+                                    f"{last.year}-{last.month:02d}")
         send_at, key = found
         if not now - SUMMARY_LATE <= send_at <= end or (
-                not full and (unit.tz.key, key) in self.summaries):
+                not full and (tz.key, key) in self.summaries):
+            return None
+        return found
+
+    def _summary(self, unit: _Unit, people: People, now: datetime, full: bool,
+                 end: datetime, memo: dict[str, tuple[datetime, str]]) -> list[dict[str, Any]]:
+        """The monthly summary to each of the unit's admins (a notice: unique per admin,
+        kind and month)."""
+        due = self._summary_due(unit.tz, now, end, full, memo)
+        if due is None:
             return []
+        send_at, key = due
         return [outbox.row(None, outbox.member_recipient(m.id), OutboxKind.summary,
                            f"summary-{key}", send_at, now,
                            payload={"unit_id": unit.id, "period": key})
@@ -515,7 +546,7 @@ async def _store(session: AsyncSession, batches: list[tuple[int, Batch]],
     if not batches:
         return 0
     dates = {(uid, b.duty.id, b.occurrence.key): b.occurrence for uid, b in batches}
-    await occurrences.store_many(
+    new = await occurrences.store_many(
         session, [(uid, duty_id, occ) for (uid, duty_id, _), occ in dates.items()], now)
     unit_ids = sorted({uid for uid, _, _ in dates})
     keys = sorted({key for _, _, key in dates})
@@ -527,15 +558,18 @@ async def _store(session: AsyncSession, batches: list[tuple[int, Batch]],
             .where(Occurrence.unit_id.in_(unit_ids), Occurrence.key.in_(keys)))
         if status == OccurrenceStatus.open
     }
-    rows: list[dict[str, Any]] = []
+    fresh: list[dict[str, Any]] = []  # of occurrences stored just now: nothing to conflict
+    again: list[dict[str, Any]] = []
     for uid, b in batches:
         occ_id = open_ids.get((uid, b.duty.id, b.occurrence.key))
         if occ_id is None:
             continue
+        rows = fresh if occ_id in new else again
         base = outbox.row(occ_id, "", b.kind, b.stage, b.send_at, now)
         rows.extend({**base, "recipient": outbox.member_recipient(m.id)} for m in b.members)
         rows.extend({**base, "recipient": outbox.group_recipient(g.id)} for g in b.groups)
-    return await outbox.enqueue(session, rows)
+    return (await outbox.enqueue_fresh(session, fresh)
+            + await outbox.enqueue(session, again))
 
 
 async def plan(app: AppContext, cal: Calendar | None = None) -> int:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import insert_ignore
+from bot.db import insert_new
 from bot.models import (
     Answer,
     Member,
@@ -33,13 +33,14 @@ async def store(
 
 async def store_many(
     session: AsyncSession, items: Iterable[tuple[int, int, rec.Occurrence]], now: datetime
-) -> None:
-    """Store due dates of several units (unit id, duty id, due date) at once, as ``store``."""
-    await insert_ignore(session, Occurrence, [
+) -> set[int]:
+    """Store due dates of several units (unit id, duty id, due date) at once, as ``store``;
+    returns the ids of the occurrences that were new."""
+    return set(await insert_new(session, Occurrence, [
         {"duty_id": duty_id, "unit_id": unit_id, "key": occ.key, "starts_on": occ.starts_on,
          "due_on": occ.due_on, "status": OccurrenceStatus.open, "created_at": now}
         for unit_id, duty_id, occ in items
-    ], ["duty_id", "unit_id", "key"])
+    ], ["duty_id", "unit_id", "key"]))
 
 
 async def ensure(session: AsyncSession, unit_id: int, item: DutyDate, now: datetime) -> Occurrence:

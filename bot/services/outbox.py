@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import insert_ignore
+from bot.db import insert_fresh, insert_ignore
 from bot.models import OutboxMessage, OutboxStatus
 
 UNIQUE = ["occurrence_id", "recipient", "kind", "stage"]
@@ -36,6 +36,12 @@ def row(
 async def enqueue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Insert-or-ignore: planning again, or in a second process, adds nothing."""
     return await insert_ignore(session, OutboxMessage, rows, UNIQUE)
+
+
+async def enqueue_fresh(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Rows of occurrences created in this very transaction: none can be there already, so
+    they go in without the conflict check."""
+    return await insert_fresh(session, OutboxMessage, rows)
 
 
 async def enqueue_notices(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
