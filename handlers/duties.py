@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.exports.ics import build_calendar
 from bot.i18n import N_
 from bot.messages import Choice, OutFile, Reply
 from bot.models import Role
@@ -71,6 +70,8 @@ async def calendar_file(turn: Turn) -> None:
     start = turn.today.replace(day=1)
     end = start.replace(year=start.year + 1) - timedelta(days=1)
     duties = await duty_service.applicable(turn.session, member.unit_id)
+    from bot.exports.ics import build_calendar  # icalendar loads when a calendar is asked for
+
     content = build_calendar(
         duties, start, end, turn.t.lang, turn.app.calendar.cal, member.unit.name, now=turn.now
     )

@@ -11,9 +11,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from bot.exports.report_chart import render_png
-from bot.exports.report_docx import render_docx
-from bot.exports.report_xlsx import render_xlsx
 from bot.i18n import N_
 from bot.messages import OutFile, Reply
 from bot.models import Role, Unit
@@ -91,6 +88,8 @@ async def summary(turn: Turn) -> None:
     log.info("summary_shown", extra={"unit_id": scope.unit.id, "period": scope.period.key})
     text = "\n".join(summary_lines(turn.t, report))
     if turn.caps.files:
+        from bot.exports.report_chart import render_png  # the file libraries load when used
+
         chart = await asyncio.to_thread(render_png, report)
         turn.add(Reply(text, file=OutFile(file_name(scope.unit, scope.period, "png"), chart,
                                           "image/png")))
@@ -131,6 +130,9 @@ async def report(turn: Turn) -> None:
                                 subtree=scope.subtree)
     raw = await report_rows.raw_checkins(turn.session, [u.id for u in built.units],
                                          scope.period)
+    from bot.exports.report_docx import render_docx  # the file libraries load when used
+    from bot.exports.report_xlsx import render_xlsx
+
     docx = await asyncio.to_thread(render_docx, built)
     xlsx = await asyncio.to_thread(render_xlsx, built, True, raw)
     log.info("report_sent", extra={"unit_id": scope.unit.id, "period": scope.period.key})
