@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
@@ -154,13 +154,22 @@ class Dispatcher:
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch)
         )
         async with self.app.sessions() as session, session.begin():
+            picked: ColumnElement[bool]
             if session.bind.dialect.name == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            # One statement, so two dispatchers never claim one row: SQLite runs it under its
-            # write lock; PostgreSQL skips rows another is claiming, and re-checks `due` on
-            # the row as it is once locked.
+                # The batch is locked first, then claimed, in one transaction: PostgreSQL skips
+                # rows another is claiming, and the UPDATE re-checks `due` on each row as it is
+                # once locked. (As a sub-select of the UPDATE, LIMIT … FOR UPDATE SKIP LOCKED
+                # may run again for every row the UPDATE visits, claiming every due row.)
+                ids = list(await session.scalars(pick.with_for_update(skip_locked=True)))
+                if not ids:
+                    return []
+                picked = OutboxMessage.id.in_(ids)
+            else:
+                # One statement, run under SQLite's write lock: two dispatchers never claim
+                # one row.
+                picked = OutboxMessage.id.in_(pick)
             claimed = await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(pick), due)
+                update(OutboxMessage).where(picked, due)
                 .values(status=OutboxStatus.sending, claimed_until=now + LEASE, claim_token=token)
                 .returning(OutboxMessage.id, OutboxMessage.next_attempt_at,
                            OutboxMessage.recipient, OutboxMessage.kind)

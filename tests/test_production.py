@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import inspect
 import itertools
+import math
 import os
 import time
 from collections import Counter
@@ -31,7 +32,9 @@ from sqlalchemy import text, update
 from bot import db
 from bot.context import AppContext
 from bot.models import OutboxMessage
+from bot.views.reminders import render
 from scheduler.clock import FakeClock
+from scheduler.dispatcher import Dispatcher
 from scheduler.service import _LEADER_LOCK_ID
 from scheduler.workdays import WorkCalendar
 from tests.conftest import PG_ENV, VN, _create_pg_database, _drop_pg_database, make_settings
@@ -44,7 +47,8 @@ pytestmark = pytest.mark.skipif(not os.environ.get(PG_ENV), reason=f"{PG_ENV} is
 # The processes' "now" starts here: a Friday (a working day), inside the 08:00-17:00 window.
 T0 = datetime(2026, 3, 13, 9, 0, tzinfo=VN)
 FIRST_CHAT = 10_000  # members' chats: FIRST_CHAT, FIRST_CHAT + 1, ...
-STRANGERS = itertools.count(900_000)  # chats of people who are not members
+STRANGER_IDS = 900_000
+STRANGERS = itertools.count(STRANGER_IDS)  # chats of people who are not members
 BOT_ID = 424242  # one bot; each process gets its own token string so a send says who sent it
 HEALTHY_WITHIN = 60.0
 LEADER_WITHIN = 15.0
@@ -118,18 +122,40 @@ async def one_leader(*procs: BotProcess) -> BotProcess:
     return await until(single, LEADER_WITHIN, "exactly one leader", *procs)
 
 
-def reminders(tg_api: FakeTelegramAPI, n: int) -> list[Call]:
-    """Reminders delivered to the members' chats, in the order the fake received them."""
-    return [c for c in tg_api.calls("sendMessage")
-            if c.completed and not c.failed and isinstance(c.chat_id, int)
-            and FIRST_CHAT <= c.chat_id < FIRST_CHAT + n]
+class Delivered:
+    """The messages the fake delivered, taken in as they come (its list of calls only grows),
+    so that polling them costs little while thousands go out."""
 
+    def __init__(self, tg_api: FakeTelegramAPI) -> None:
+        self.tg_api = tg_api
+        self._next = 0
+        self._open: list[Call] = []  # received, not answered yet
+        self._reminders: list[Call] = []
+        self._replies: dict[object, str] = {}
 
-def answered(tg_api: FakeTelegramAPI, chat_id: int) -> str | None:
-    for c in tg_api.calls("sendMessage"):
-        if c.chat_id == chat_id and c.completed and not c.failed:
-            return str(c.params.get("text") or "")
-    return None
+    def _refresh(self) -> None:
+        calls = self.tg_api.calls()
+        new, self._next = calls[self._next:], len(calls)
+        waiting, self._open = self._open + [c for c in new if c.method == "sendMessage"], []
+        for call in waiting:
+            if not call.completed:
+                self._open.append(call)
+            elif call.failed:
+                continue
+            elif isinstance(call.chat_id, int) and FIRST_CHAT <= call.chat_id < STRANGER_IDS:
+                self._reminders.append(call)
+            else:
+                self._replies.setdefault(call.chat_id, str(call.params.get("text") or ""))
+
+    def reminders(self, token: str | None = None) -> list[Call]:
+        """Reminders delivered to members' chats (by the process with ``token``)."""
+        self._refresh()
+        return [c for c in self._reminders if token is None or c.token == token]
+
+    def reply(self, chat_id: int) -> str | None:
+        """The first message to a stranger's chat."""
+        self._refresh()
+        return self._replies.get(chat_id)
 
 
 async def prepare(url: str, n: int) -> AppContext:
@@ -175,8 +201,9 @@ class Strangers:
     """People who are not members write "xin chào" to the processes' webhooks in turn, one
     after the other, while the test goes on; each must get the stranger's answer."""
 
-    def __init__(self, tg_api: FakeTelegramAPI, procs: list[BotProcess]) -> None:
-        self.tg_api, self.procs = tg_api, procs
+    def __init__(self, delivered: Delivered, procs: list[BotProcess]) -> None:
+        self.delivered, self.procs = delivered, procs
+        self.tg_api = delivered.tg_api
         self.posted: Counter[str] = Counter()
         self.latencies: list[float] = []
         self._stop = asyncio.Event()
@@ -195,7 +222,7 @@ class Strangers:
             status = await proc.post_update(self.tg_api.make_message_update(chat, "xin chào"))
             assert status == 200, f"{proc.name} answered the webhook with {status}"
             self.posted[proc.name] += 1
-            reply = await until(lambda chat=chat: answered(self.tg_api, chat), ANSWER_WITHIN,
+            reply = await until(lambda chat=chat: self.delivered.reply(chat), ANSWER_WITHIN,
                                 f"an answer to stranger {chat} (via {proc.name})", proc)
             assert "Để tham gia" in reply, reply
             self.latencies.append(time.monotonic() - started)
@@ -207,6 +234,12 @@ class Strangers:
         self._stop.set()
         assert self._task is not None
         await self._task
+
+    async def cancel(self) -> None:
+        """For a test that failed: no task is left behind."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 def per_chat(calls: list[Call]) -> Counter[int]:
@@ -254,6 +287,9 @@ async def test_two_processes_starting_together_on_an_empty_database(
     assert (a_rc, b_rc) == (0, 0)
     no_errors(a, b)
     assert len(a.events("telegram_started")) == len(b.events("telegram_started")) == 1
+    # One migrated the empty database; the other waited for the lock and found it done.
+    migrated = [p.name for p in (a, b) if any("Running upgrade" in line for line in p.lines)]
+    assert len(migrated) == 1, migrated
 
 
 async def test_two_processes_2000_reminders_and_the_leaders_lock_session_killed(
@@ -265,12 +301,13 @@ async def test_two_processes_2000_reminders_and_the_leaders_lock_session_killed(
     within 30 s, every chat gets its reminder, at most one chat twice, every stranger gets an
     answer within 30 s, and /metrics counts what each process did."""
     n = 2000
+    offset = clock_offset()
+    a = bot("A", pg_url, tg_api, tmp_path, offset)
+    b = bot("B", pg_url, tg_api, tmp_path, offset)
+    delivered = Delivered(tg_api)
+    strangers = Strangers(delivered, [a, b])
     app = await prepare(pg_url, n)
     try:
-        offset = clock_offset()
-        a = bot("A", pg_url, tg_api, tmp_path, offset)
-        b = bot("B", pg_url, tg_api, tmp_path, offset)
-        strangers = Strangers(tg_api, [a, b])
         async with running(a, b):
             await asyncio.gather(a.wait_healthy(HEALTHY_WITHIN), b.wait_healthy(HEALTHY_WITHIN))
             started = time.monotonic()
@@ -278,7 +315,7 @@ async def test_two_processes_2000_reminders_and_the_leaders_lock_session_killed(
             other = b if leader is a else a
             strangers.start()
 
-            await until(lambda: sum(c.token == leader.token for c in reminders(tg_api, n)) >= 300,
+            await until(lambda: len(delivered.reminders(leader.token)) >= 300,
                         60, "300 reminders sent by the leader", a, b)
             pid = await lock_holder(app)
             assert pid is not None
@@ -286,20 +323,26 @@ async def test_two_processes_2000_reminders_and_the_leaders_lock_session_killed(
             killed = time.monotonic()
             seq_at_kill = len(tg_api.calls())
             assert await lock_holder(app) != pid
+            await until(lambda: _says_leader(leader, False), 5,
+                        f"{leader.name} no longer saying it leads", a, b)
+            stepped_down = time.monotonic() - killed
 
             first_send = await until(
-                lambda: next((c for c in reminders(tg_api, n) if c.token == other.token), None),
+                lambda: next(iter(delivered.reminders(other.token)), None),
                 TAKEOVER_WITHIN, "the other process sending", a, b)
             takeover = time.monotonic() - killed
-            await until(other.leader, 5, f"{other.name} saying it leads", a, b)
-            await until(lambda: len(per_chat(reminders(tg_api, n))) == n, 2 * n / 25,
+            await until(lambda: _says_leader(other, True), 5, f"{other.name} saying it leads",
+                        a, b)
+            assert not await leader.leader()  # one leader at a time on /healthz
+            await until(lambda: len(per_chat(delivered.reminders())) == n, 2 * n / 25,
                         "every chat reached", a, b)
             all_sent = time.monotonic() - started
+            rate = len(delivered.reminders(other.token)) / (time.monotonic() - killed - takeover)
             await until(lambda: _all_sent(app, n), 10, "every outbox row recorded as sent", a, b)
             await until(lambda: _only_leader(other, leader), 25, "one leader again", a, b)
             await strangers.stop()
 
-            sent = reminders(tg_api, n)
+            sent = delivered.reminders()
             by_old = [c for c in sent if c.token == leader.token]
             by_new = [c for c in sent if c.token == other.token]
             assert len(by_old) + len(by_new) == len(sent)
@@ -308,7 +351,12 @@ async def test_two_processes_2000_reminders_and_the_leaders_lock_session_killed(
             repeats = check_delivery(sent, n)
             assert await statuses(app) == {"sent": n}
 
-            # Each process counts what it did itself.
+            # Each process counts what it did itself (a run's sends once it has returned).
+            async def sent_counted() -> bool:
+                pages = [await p.metrics() for p in (a, b)]
+                return sum(sample(page, "vstbpn_reminders_total", event="sent")
+                           for page in pages) == n
+            await until(sent_counted, 10, "every reminder counted on /metrics", a, b)
             pages = {p.name: await p.metrics() for p in (a, b)}
             for p in (a, b):
                 assert sample(pages[p.name], "vstbpn_updates_total", channel="telegram",
@@ -325,14 +373,16 @@ async def test_two_processes_2000_reminders_and_the_leaders_lock_session_killed(
         assert (a_rc, b_rc) == (0, 0)
         no_errors(a, b)
         assert leader.events("scheduler_leader_lost")
-        print(f"takeover (kill -> first send by {other.name}): {takeover:.1f} s; "
+        print(f"{leader.name} said it no longer leads {stepped_down:.2f} s after the kill; "
+              f"takeover (kill -> first send by {other.name}): {takeover:.1f} s; "
               f"{len(by_old)} sent by {leader.name}, {len(by_new)} by {other.name}, "
-              f"{repeats} repeated; all {n} in {all_sent:.1f} s; "
+              f"{repeats} repeated; all {n} in {all_sent:.1f} s ({other.name}: {rate:.1f}/s); "
               f"{sum(strangers.posted.values())} strangers answered, slowest in "
               f"{max(strangers.latencies):.2f} s; exits {a_took:.2f} s, {b_took:.2f} s")
         assert strangers.posted[a.name] >= 5 and strangers.posted[b.name] >= 5
         assert takeover <= TAKEOVER_WITHIN
     finally:
+        await strangers.cancel()
         await app.close()
 
 
@@ -344,43 +394,68 @@ async def _only_leader(leader: BotProcess, other: BotProcess) -> bool:
     return await leader.leader() is True and await other.leader() is False
 
 
+async def _says_leader(p: BotProcess, leading: bool) -> bool:
+    return await p.leader() is leading
+
+
 async def test_sigterm_to_the_leader_mid_dispatch(pg_url, tg_api, tmp_path) -> None:
-    """600 reminders due; two processes. SIGTERM to the leader once it has sent 150: it exits
-    0 within 10 s, handing back what it had claimed, and the other process takes the clock
-    over within 30 s of that exit and delivers the rest: nothing lost, at most one chat twice."""
-    n = 600
+    """400 reminders due; two processes. SIGTERM to the leader once it has sent 120 (in its
+    second batch of claims): it sends at most the message under way, exits 0 within 10 s and
+    hands back what it had claimed; the other process takes the clock over within 30 s of that
+    exit and delivers the rest: nothing lost, at most one chat twice."""
+    n = 400
+    offset = clock_offset()
+    a = bot("A", pg_url, tg_api, tmp_path, offset)
+    b = bot("B", pg_url, tg_api, tmp_path, offset)
+    delivered = Delivered(tg_api)
     app = await prepare(pg_url, n)
     try:
-        offset = clock_offset()
-        a = bot("A", pg_url, tg_api, tmp_path, offset)
-        b = bot("B", pg_url, tg_api, tmp_path, offset)
         async with running(a, b):
             await asyncio.gather(a.wait_healthy(HEALTHY_WITHIN), b.wait_healthy(HEALTHY_WITHIN))
             leader = await one_leader(a, b)
             other = b if leader is a else a
-            await until(lambda: sum(c.token == leader.token for c in reminders(tg_api, n)) >= 150,
-                        60, "150 reminders sent by the leader", a, b)
+            await until(lambda: len(delivered.reminders(leader.token)) >= 120,
+                        60, "120 reminders sent by the leader", a, b)
+            seq_at_sigterm = len(tg_api.calls())
             rc, took = await leader.stop(EXIT_WITHIN)
             exited = time.monotonic()
             seq_at_exit = len(tg_api.calls())
             assert rc == 0
             first_send = await until(
-                lambda: next((c for c in reminders(tg_api, n) if c.token == other.token), None),
+                lambda: next(iter(delivered.reminders(other.token)), None),
                 TAKEOVER_WITHIN, "the other process sending", other)
             takeover = time.monotonic() - exited
             await until(lambda: _all_sent(app, n), TAKEOVER_WITHIN + n / 25,
                         "every outbox row recorded as sent", other)
-            sent = reminders(tg_api, n)
+            sent = delivered.reminders()
             by_old = [c for c in sent if c.token == leader.token]
             by_new = [c for c in sent if c.token == other.token]
             assert first_send.seq > seq_at_exit
+            # The send under way when the signal came, or one whose check came just before.
+            after_sigterm = sum(c.seq > seq_at_sigterm for c in by_old)
+            assert after_sigterm <= 2
             repeats = check_delivery(sent, n)
             other_rc, other_took = await other.stop(EXIT_WITHIN)
         assert other_rc == 0
         no_errors(a, b)
-        print(f"{leader.name} exited {took:.2f} s after SIGTERM, having sent {len(by_old)}; "
+        print(f"{leader.name} exited {took:.2f} s after SIGTERM, having sent {len(by_old)} "
+              f"({after_sigterm} after it); "
               f"{other.name} sent its first {takeover:.1f} s after that exit, {len(by_new)} in "
               f"all; {repeats} repeated; {other.name} exited in {other_took:.2f} s")
+    finally:
+        await app.close()
+
+
+async def test_a_claim_takes_one_batch(pg_url) -> None:
+    """On PostgreSQL the dispatcher claims one batch (100 rows) at a time, not every due row:
+    what a process holds when it dies, or is stopped, waits out its lease."""
+    app = await prepare(pg_url, 250)
+    try:
+        dispatcher = Dispatcher(app, [], render)
+        app.clock.set(T0)  # type: ignore[attr-defined]
+        claimed = await dispatcher._claim(T0, "one-token")
+        assert len(claimed) == dispatcher.batch == 100
+        assert await statuses(app) == {"sending": 100, "pending": 150}
     finally:
         await app.close()
 
@@ -435,7 +510,8 @@ async def test_healthz_follows_the_database(pg_url, tg_api, tmp_path) -> None:
     """A process whose database is reached through a forwarder: /healthz 200, then 503
     "database unreachable" within 10 s of the forwarder going down (its connections cut),
     then 200 again within 10 s of its return; the process answers updates before and after,
-    and /metrics counts them; it exits 0 within 10 s of SIGTERM."""
+    and /metrics counts them, served during the outage too (the lag then unknown: NaN); it
+    exits 0 within 10 s of SIGTERM."""
     from sqlalchemy.engine import make_url
 
     target = make_url(pg_url)
@@ -444,12 +520,13 @@ async def test_healthz_follows_the_database(pg_url, tg_api, tmp_path) -> None:
     url = target.set(drivername="postgresql", port=forwarder.port).render_as_string(
         hide_password=False)
     p = bot("A", url, tg_api, tmp_path, clock_offset())
+    delivered = Delivered(tg_api)
     try:
         async with running(p):
             body = await p.wait_healthy(HEALTHY_WITHIN)
             assert body["status"] == "ok" and body["migrations"] == db.head_revision()
             before = await p.metrics()
-            await _stranger_answered(tg_api, p)
+            await _stranger_answered(delivered, p)
 
             await forwarder.stop()
             cut = time.monotonic()
@@ -458,18 +535,23 @@ async def test_healthz_follows_the_database(pg_url, tg_api, tmp_path) -> None:
             outage_seen = time.monotonic() - cut
             await asyncio.sleep(1)  # still unhealthy while the database is away
             assert (await p.healthz() or (0, {}))[0] == 503
+            during = await p.metrics()  # served all the same: the counters matter now
+            assert math.isnan(sample(during, "vstbpn_outbox_lag_seconds"))  # unknown
+            assert sample(during, "vstbpn_updates_total", channel="telegram", outcome="ok") == \
+                sample(before, "vstbpn_updates_total", channel="telegram", outcome="ok") + 1
 
             await forwarder.start()
             back = time.monotonic()
             up = await until(lambda: _health_is(p, 200), 10, "/healthz 200 again", p)
             assert up["status"] == "ok" and up["migrations"] == db.head_revision()
             recovered = time.monotonic() - back
-            await _stranger_answered(tg_api, p)
+            await _stranger_answered(delivered, p)
 
             after = await p.metrics()
             assert sample(after, "vstbpn_updates_total", channel="telegram", outcome="ok") == \
                 sample(before, "vstbpn_updates_total", channel="telegram", outcome="ok") + 2
             assert sample(after, "vstbpn_handler_seconds_count", channel="telegram") >= 2
+            assert sample(after, "vstbpn_outbox_lag_seconds") == 0  # known again: none due
             rc, took = await p.stop(EXIT_WITHIN)
         assert rc == 0
         print(f"503 {outage_seen:.2f} s after the cut, 200 {recovered:.2f} s after the return; "
@@ -484,9 +566,9 @@ async def _health_is(p: BotProcess, status: int) -> dict | None:
     return answer[1] if answer is not None and answer[0] == status else None
 
 
-async def _stranger_answered(tg_api: FakeTelegramAPI, p: BotProcess) -> None:
+async def _stranger_answered(delivered: Delivered, p: BotProcess) -> None:
     chat = next(STRANGERS)
-    assert await p.post_update(tg_api.make_message_update(chat, "xin chào")) == 200
-    reply = await until(lambda: answered(tg_api, chat), ANSWER_WITHIN,
+    assert await p.post_update(delivered.tg_api.make_message_update(chat, "xin chào")) == 200
+    reply = await until(lambda: delivered.reply(chat), ANSWER_WITHIN,
                         f"an answer to stranger {chat}", p)
     assert "Để tham gia" in reply

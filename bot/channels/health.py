@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import datetime
 
@@ -32,10 +33,16 @@ def add_routes(web: WebServer, app: AppContext) -> None:
         return JSONResponse({**body, "status": "ok"})
 
     async def metrics_page(_request: Request) -> Response:
-        async with app.sessions() as session:
-            oldest = await outbox.oldest_due(session, app.clock.now())
-        now: datetime = app.clock.now()
-        metrics.OUTBOX_LAG.set(0 if oldest is None else (now - oldest).total_seconds())
+        """The counters even while the database is away (when they matter most); the lag,
+        which needs it, is then NaN: unknown."""
+        try:
+            async with app.sessions() as session:
+                oldest = await outbox.oldest_due(session, app.clock.now())
+        except Exception:  # noqa: BLE001 — /healthz says what is wrong with the database
+            metrics.OUTBOX_LAG.set(math.nan)
+        else:
+            now: datetime = app.clock.now()
+            metrics.OUTBOX_LAG.set(0 if oldest is None else (now - oldest).total_seconds())
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     web.add_route("/healthz", healthz, methods=["GET"])
