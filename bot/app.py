@@ -84,9 +84,9 @@ async def learn_deep_links(app: AppContext) -> None:
 
 def secrets_of(settings: Settings) -> list[str]:
     """Values that must never appear in a log line."""
-    found = [settings.telegram_token, settings.webhook_secret, settings.zalo_token,
-             settings.zalo_webhook_secret]
-    return [s.get_secret_value() for s in found if s is not None]
+    found = [settings.telegram_token, settings.zalo_token]
+    return [s.get_secret_value() for s in found if s is not None] + [
+        s for s in (settings.telegram_secret, settings.zalo_secret) if s is not None]
 
 
 def run(settings: Settings) -> None:

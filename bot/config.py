@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import time
 from pathlib import Path
 from typing import Literal
@@ -125,6 +127,16 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def telegram_secret(self) -> str | None:
+        """The webhook secret Telegram sends back: the one set, else one derived from the
+        token, so every process of a deployment expects the same one."""
+        return _secret_for(self.webhook_secret, self.telegram_token, "telegram webhook")
+
+    @property
+    def zalo_secret(self) -> str | None:
+        return _secret_for(self.zalo_webhook_secret, self.zalo_token, "zalo webhook")
+
+    @property
     def window_times(self) -> tuple[time, time]:
         return _parse_window(self.send_window)
 
@@ -211,3 +223,12 @@ def sqlite_path(url: str) -> Path | None:
     if url.startswith(prefix) and ":memory:" not in url:
         return Path(url.removeprefix(prefix))
     return None
+
+
+def _secret_for(chosen: SecretStr | None, token: SecretStr | None, purpose: str) -> str | None:
+    if chosen is not None:
+        return chosen.get_secret_value()
+    if token is None:
+        return None
+    key = token.get_secret_value().encode()
+    return hmac.new(key, purpose.encode(), hashlib.sha256).hexdigest()

@@ -131,3 +131,20 @@ async def test_a_database_error_logs_no_member_text(app, monkeypatch) -> None:
     log = stream.getvalue()
     assert "handler_failed" in log and "no_such_table" in log
     assert secret not in log and "0912345678" not in log
+
+
+def test_every_process_of_a_deployment_expects_the_same_webhook_secret(monkeypatch) -> None:
+    """Several processes behind one proxy: Telegram keeps the secret of the last setWebhook,
+    so a random secret per process would make the others refuse its updates."""
+    from bot.app import secrets_of
+
+    monkeypatch.delenv("VSTBPN_WEBHOOK_SECRET", raising=False)
+    monkeypatch.setenv("VSTBPN_TELEGRAM_TOKEN", "111:AAA")
+    first, second = load_settings(_env_file=None), load_settings(_env_file=None)
+    assert first.telegram_secret == second.telegram_secret
+    assert first.telegram_secret and "111:AAA" not in first.telegram_secret
+    assert first.telegram_secret in secrets_of(first)  # masked in logs like the token
+    monkeypatch.setenv("VSTBPN_TELEGRAM_TOKEN", "222:BBB")
+    assert load_settings(_env_file=None).telegram_secret != first.telegram_secret
+    monkeypatch.setenv("VSTBPN_WEBHOOK_SECRET", "chosen-secret")
+    assert load_settings(_env_file=None).telegram_secret == "chosen-secret"

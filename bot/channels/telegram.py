@@ -7,7 +7,6 @@ import hmac
 import json
 import logging
 import re
-import secrets
 import time
 import warnings
 from collections.abc import Awaitable, Callable
@@ -357,8 +356,7 @@ class TelegramChannel:
         self.username: str | None = None  # learned from getMe at start
         self._sender = TelegramSender(self.application.bot)
         # Telegram sends this header with every update; requests without it are refused.
-        self._secret = (settings.webhook_secret.get_secret_value()
-                        if settings.webhook_secret else secrets.token_urlsafe(32))
+        self._secret = settings.telegram_secret or ""  # set: the channel has a token
         if self.webhook:
             if web is None:
                 raise ValueError("webhook mode needs the web server")

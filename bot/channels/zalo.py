@@ -25,7 +25,6 @@ import contextlib
 import hmac
 import json
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -244,8 +243,7 @@ class ZaloChannel:
         self.client = ZaloClient(settings.zalo_base_url, settings.zalo_token.get_secret_value(),
                                  http)
         self._sender = ZaloSender(app, self.client, self.caps)
-        self._secret = (settings.zalo_webhook_secret.get_secret_value()
-                        if settings.zalo_webhook_secret else secrets.token_urlsafe(32))
+        self._secret = settings.zalo_secret or ""  # set: the channel has a token
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._tidied: datetime | None = None
