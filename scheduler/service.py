@@ -57,6 +57,7 @@ class Leadership:
         # How many times this process took the clock: another process may have led (and
         # read the planner's change marks) in between, so each new term plans in full.
         self.terms = 0
+        self._confirming = asyncio.Lock()
         self._conn: AsyncConnection | None = None  # PostgreSQL: the lock's session
         self._fd: int | None = None  # SQLite: the locked file
         self._said_elsewhere = False
@@ -94,17 +95,18 @@ class Leadership:
         """Whether we still hold the clock; cheap (one round trip), for before each send."""
         if not self._postgres:
             return self._fd is not None or self._lock_path() is None
-        if self._conn is None:
-            return False
-        try:
-            # A session-level lock lasts exactly as long as its session: alive means held.
-            await asyncio.wait_for(self._conn.scalar(text("SELECT 1")), self.confirm_timeout)
-            return True
-        except Exception:  # the connection died (or hangs), and the lock with it
-            log.warning("scheduler_leader_lost")
-            self._lost_at = self.monotonic()
-            await self._drop()
-            return False
+        async with self._confirming:  # concurrent senders ask at once; one connection answers
+            if self._conn is None:
+                return False
+            try:
+                # A session-level lock lasts exactly as long as its session: alive means held.
+                await asyncio.wait_for(self._conn.scalar(text("SELECT 1")), self.confirm_timeout)
+                return True
+            except Exception:  # the connection died (or hangs), and the lock with it
+                log.warning("scheduler_leader_lost")
+                self._lost_at = self.monotonic()
+                await self._drop()
+                return False
 
     async def _lock_postgres(self) -> bool:
         conn = await self.app.engine.connect()

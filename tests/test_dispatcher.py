@@ -17,7 +17,7 @@ from bot.services import duties
 from bot.views.reminders import render
 from handlers.router import handle
 from scheduler import planner
-from scheduler.dispatcher import LEASE, Dispatcher
+from scheduler.dispatcher import CONCURRENCY, LEASE, Dispatcher
 from tests.conftest import VN, VirtualTime, add_tg_member, add_unit
 
 
@@ -136,10 +136,10 @@ async def test_kill_and_restart_loses_nothing_and_repeats_at_most_in_flight(
     assert (await statuses(app)) == {"sent": 1000}
     per_chat = Counter(m.chat_id for m in tg_api.sent_messages())
     assert set(per_chat) == {10_000 + i for i in range(1000)}  # every reminder arrived
-    # The dispatcher sends one message at a time, so at most the one in flight at the kill
-    # can arrive twice (sent by Telegram, not yet recorded by us).
+    # At most the messages in flight at the kill (CONCURRENCY of them) can arrive twice:
+    # sent by Telegram, not yet recorded by us.
     duplicates = sum(n - 1 for n in per_chat.values())
-    assert duplicates <= 1
+    assert duplicates <= CONCURRENCY
     assert stats.sent == 1000 - delivered_before + duplicates
 
 
@@ -212,7 +212,8 @@ async def test_api_failures_lose_nothing_and_flag_blocked_members(
     tg_api.fail_next("sendMessage", chat_id=6004, kind="502")
     tg_api.fail_next("sendMessage", chat_id=6005, kind="403")
 
-    dispatcher = fast_dispatcher(app, tg_sender)
+    # One at a time, so the 429 comes first: concurrent sends already under way would finish.
+    dispatcher = fast_dispatcher(app, tg_sender, concurrency=1)
     first = await dispatcher.run_once()
     assert first.retried == 1 and first.sent == 0  # 429: the whole dispatcher waits
     assert dispatcher.paused_until == clock.now() + timedelta(seconds=7)
@@ -266,13 +267,14 @@ async def test_a_claim_taken_over_is_neither_sent_nor_recorded_by_its_old_owner(
     app, clock
 ) -> None:
     await due_reminders(app, clock, 3)
-    # A claims all three and hangs in its first send, longer than the lease.
+    # A claims all three and hangs in its first send, longer than the lease (one send at a
+    # time: the scenario is one claim's).
     a_sender, b_sender = FakeSender(hold=1), FakeSender(hold=2)
-    a_task = asyncio.create_task(Dispatcher(app, [a_sender], render).run_once())
+    a_task = asyncio.create_task(Dispatcher(app, [a_sender], render, concurrency=1).run_once())
     await wait_until(lambda: len(a_sender.sent) == 1)
     clock.advance(LEASE + timedelta(minutes=1))
     # B takes the expired claims over, sends the first row and hangs in the second.
-    b_task = asyncio.create_task(Dispatcher(app, [b_sender], render).run_once())
+    b_task = asyncio.create_task(Dispatcher(app, [b_sender], render, concurrency=1).run_once())
     await wait_until(lambda: len(b_sender.sent) == 2)
     a_sender.released.set()
     a_stats = await a_task

@@ -59,5 +59,7 @@ async def _warn(session: AsyncSession, channel: str, month: str, level: int, tot
     ])
 
 
-async def over(session: AsyncSession, channel: str, limit: int | None, now: datetime) -> bool:
-    return limit is not None and await sent(session, channel, month_of(now)) >= limit
+async def over(session: AsyncSession, channel: str, limit: int | None, now: datetime,
+               pending: int = 0) -> bool:
+    """Whether the month's messages, with ``pending`` more under way, reached the limit."""
+    return limit is not None and await sent(session, channel, month_of(now)) + pending >= limit
