@@ -23,9 +23,10 @@ import logging
 import secrets
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,11 +60,15 @@ from scheduler.ratelimit import RateLimiter
 from scheduler.workdays import Calendar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 8
 # Messages sent at once: at a real round trip of ~100 ms, 4 keep Telegram's 30 a second
 # busy. A leadership change may repeat at most these (the ones in flight).
 CONCURRENCY = 4
+# Recipients a sender prepares, sends and records together (one transaction before, one
+# after): a hard kill may repeat what was sent since the last record, CONCURRENCY × GROUP.
+GROUP = 4
 LEASE = timedelta(minutes=5)
 
 Renderer = Callable[[Translator, ReminderMessage], Reply | None]
@@ -91,6 +96,18 @@ class _Target:
     group: bool
     member: Member | None
     account: ChatAccount | None
+
+
+async def _to_the_end(work: Coroutine[Any, Any, T]) -> T:
+    """Run one transaction to its end even if the caller is cancelled (a stop, a kill in a
+    test), then pass the cancellation on: a transaction cut off half-way would keep its
+    connection, and SQLite's write lock with it."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
 
 
 def backoff(attempts: int) -> timedelta:
@@ -139,7 +156,7 @@ class Dispatcher:
             if self.paused_until is not None and now < self.paused_until:
                 return stats
             token = secrets.token_hex(16)  # a new owner for every batch
-            claimed = await self._claim(now, token)
+            claimed = await _to_the_end(self._claim(now, token))
             # One message per person (or group) for everything due to them now.
             by_recipient: dict[str, list[int]] = {}
             for row_id, recipient in claimed:
@@ -151,28 +168,31 @@ class Dispatcher:
 
     async def _deliver_all(self, batches: list[list[int]], token: str, stats: Stats,
                            leading: Leading | None) -> bool:
-        """Send the claimed batch, one message per recipient, ``concurrency`` at a time under
-        the channels' shared limiters (each recipient appears once in a batch, and batches go
-        one after the other, so each chat's messages keep their order). False once we must
-        stop (no longer the leader, or flood control): what was not sent is handed back."""
-        waiting = deque(batches)
+        """Send the claimed batch, one message per recipient, by ``concurrency`` senders under
+        the channels' shared limiters; each sender takes GROUP recipients at a time, prepared
+        in one transaction and recorded in one. Each recipient appears once in a batch, and
+        batches go one after the other, so each chat's messages keep their order. False once
+        we must stop (no longer the leader, or flood control): what was not sent goes back."""
+        waiting = deque(batches[i:i + GROUP] for i in range(0, len(batches), GROUP))
         unsent: list[int] = []
         stopped = False
 
         async def sender() -> None:
             nonlocal stopped
             while waiting and not stopped:
-                ids = waiting.popleft()
-                if not await self._deliver(ids, token, stats, leading):
+                left = await self._deliver(waiting.popleft(), token, stats, leading)
+                if left is not None or self._paused():
                     stopped = True
-                    unsent.extend(ids)
-                elif self.paused_until is not None and self.app.clock.now() < self.paused_until:
-                    stopped = True
+                    unsent.extend(left or ())
 
-        await asyncio.gather(*(sender() for _ in range(min(self.concurrency, len(batches)))))
+        await asyncio.gather(*(sender() for _ in range(min(self.concurrency, len(waiting)))))
         if stopped:
-            await self._release(unsent + [x for ids in waiting for x in ids], token)
+            await _to_the_end(self._release(
+                unsent + [x for group in waiting for ids in group for x in ids], token))
         return not stopped
+
+    def _paused(self) -> bool:
+        return self.paused_until is not None and self.app.clock.now() < self.paused_until
 
     async def _claim(self, now: datetime, token: str) -> list[tuple[int, str]]:
         due = or_(
@@ -235,57 +255,90 @@ class Dispatcher:
                 .values(status=OutboxStatus.pending, claimed_until=None, claim_token=None)
             )
 
-    async def _deliver(
-        self, ids: list[int], token: str, stats: Stats, leading: Leading | None
-    ) -> bool:
-        """Send one recipient's claimed rows as one message; False if we must stop (no longer
-        the leader) before sending."""
+    async def _deliver(self, group: list[list[int]], token: str, stats: Stats,
+                       leading: Leading | None) -> list[int] | None:
+        """Send a few recipients' claimed rows, one message each; the ids left unsent if we
+        must stop (no longer the leader, or flood control), else None."""
         async with self._quota_turn or contextlib.nullcontext():
-            parts, target = await self._prepare_all(ids, token, stats)
-            if target is None:
-                return True
-            self._under_way[target.sender.name] += 1
+            prepared = await _to_the_end(self._prepare_group(group, token, stats))
+        lease_until = self.app.clock.now() + LEASE  # renewed just now, for the whole group
+        done: list[tuple[list[tuple[int, Reply]], _Target, Delivery]] = []
+        left: list[int] | None = None
         try:
-            return await self._send(parts, target, token, stats, leading)
+            for i, (parts, target) in enumerate(prepared):
+                if self.app.clock.now() >= lease_until:
+                    # A send outlasted the lease: the rest may be another process's now.
+                    stats.lost += sum(len(rest) for rest, _ in prepared[i:])
+                    break
+                delivery = await self._send(parts, target, leading)
+                if delivery is not None:
+                    done.append((parts, target, delivery))
+                if delivery is None or delivery.retry_after is not None:  # stop, or 429
+                    left = [row_id for rest, _ in prepared[i + (delivery is not None):]
+                            for row_id, _ in rest]
+                    break
         finally:
-            self._under_way[target.sender.name] -= 1
+            for _, target in prepared:
+                self._under_way[target.sender.name] -= 1
+        await _to_the_end(self._record_all(done, token, stats))
+        return left
 
-    async def _prepare_all(self, ids: list[int], token: str, stats: Stats
-                           ) -> tuple[list[tuple[int, Reply]], _Target | None]:
+    async def _prepare_group(self, group: list[list[int]], token: str, stats: Stats
+                             ) -> list[tuple[list[tuple[int, Reply]], _Target]]:
+        """What to send to each recipient, in one transaction: the rows still ours (their
+        lease renewed, so nobody takes them while we send), those to skip or hold marked."""
         now = self.app.clock.now()
-        parts: list[tuple[int, Reply]] = []
-        target: _Target | None = None
+        ids = [row_id for ids in group for row_id in ids]
+        prepared: list[tuple[list[tuple[int, Reply]], _Target]] = []
         async with self.app.sessions() as session, session.begin():
-            for row_id in ids:
-                prepared = await self._prepare(session, row_id, token, now, stats)
-                if prepared is not None:
-                    target, reply = prepared
-                    parts.append((row_id, reply))
-        return parts, target if parts else None
+            ours = set(await session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token,
+                       OutboxMessage.status == OutboxStatus.sending)
+                .values(claimed_until=now + LEASE).returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)))
+            stats.lost += len(ids) - len(ours)
+            # Into the session in two queries rather than two per row: the rows (with their
+            # occurrence and duty) and the members they go to (with their unit).
+            rows = list(await session.scalars(select(OutboxMessage).where(
+                OutboxMessage.id.in_(ours))))
+            people = {int(r.recipient.partition(":")[2]) for r in rows
+                      if r.recipient.startswith("member:")}
+            if people:
+                list(await session.scalars(select(Member).where(Member.id.in_(people))))
+            for recipient in group:
+                parts: list[tuple[int, Reply]] = []
+                target: _Target | None = None
+                for row_id in recipient:
+                    found = await self._prepare(session, row_id, now, stats) \
+                        if row_id in ours else None
+                    if found is not None:
+                        target, reply = found
+                        parts.append((row_id, reply))
+                if target is not None:
+                    prepared.append((parts, target))
+                    # Under way from now (the next recipient's quota check counts it) until
+                    # the sender has counted it (``_deliver``).
+                    self._under_way[target.sender.name] += 1
+        return prepared
 
-    async def _send(self, parts: list[tuple[int, Reply]], target: _Target, token: str,
-                    stats: Stats, leading: Leading | None) -> bool:
+    async def _send(self, parts: list[tuple[int, Reply]], target: _Target,
+                    leading: Leading | None) -> Delivery | None:
+        """One message to one recipient; None if we are no longer the leader."""
         lang = target.member.language if target.member else self.app.settings.default_language
         reply = self.combine(Translator(lang), [r for _, r in parts])
         # Last check before the send: a leader that lost its lock sends nothing more, so a
         # leadership change can only overlap the sends already under way (``concurrency``).
         # (Before the limiter, so that nothing comes between its go-ahead and the send.)
         if leading is not None and not await leading():
-            return False
+            return None
         await self.limiters[target.sender.name].wait(target.chat_id, group=target.group)
-        delivery = await target.sender.send(target.chat_id, [reply])
-        for row_id, _ in parts:
-            await self._record(row_id, token, target, delivery, stats)
-        return True
+        return await target.sender.send(target.chat_id, [reply])
 
     async def _prepare(
-        self, session: AsyncSession, row_id: int, token: str, now: datetime, stats: Stats
+        self, session: AsyncSession, row_id: int, now: datetime, stats: Stats
     ) -> tuple[_Target, Reply] | None:
-        """Where and what to send for one claimed row, or None (skipped, held or lost)."""
-        # Still ours? Renewing the lease now means nobody takes the row while we send.
-        if not await self._fence(session, row_id, token, claimed_until=now + LEASE):
-            stats.lost += 1
-            return None
+        """Where and what to send for one claimed row, or None (skipped or held)."""
         row = await session.get(OutboxMessage, row_id)
         assert row is not None
         unit = await self._unit(session, row)
@@ -315,52 +368,76 @@ class Dispatcher:
         stats.reasons[reason] = stats.reasons.get(reason, 0) + 1
         return None
 
-    async def _record(
-        self, row_id: int, token: str, target: _Target, delivery: Delivery, stats: Stats
+    async def _record_all(
+        self, done: list[tuple[list[tuple[int, Reply]], _Target, Delivery]], token: str,
+        stats: Stats,
     ) -> None:
+        """What happened to the sends, in one transaction: the usual case, all sent, in one
+        statement that also checks each claim is still ours."""
+        if not done:
+            return
         now = self.app.clock.now()
+        sent = [row_id for parts, _, delivery in done if delivery.outcome == "ok"
+                for row_id, _ in parts]
         async with self.app.sessions() as session, session.begin():
-            ok = delivery.outcome == "ok"
-            # The usual case, "sent", is recorded by the fence itself, in one statement.
-            if not await self._fence(
-                session, row_id, token, attempts=OutboxMessage.attempts + 1, claimed_until=None,
-                claim_token=None, **({"status": OutboxStatus.sent, "sent_at": now} if ok else {}),
-            ):
-                # Our send outlasted the lease and another process took the row over: it
-                # records (and may repeat) it, we must not overwrite its state.
-                stats.lost += 1
-                log.warning("outbox_claim_lost", extra={"outbox_id": row_id})
-                return
-            if ok:
-                stats.sent += 1
-                return
-            row = await session.get(OutboxMessage, row_id)
-            assert row is not None
-            row.last_error = (delivery.error or delivery.outcome)[:500]
-            if delivery.outcome == "blocked" and target.account is not None and \
-                    await self._mark_unreachable(session, row, target, now):
-                row.status, row.next_attempt_at = OutboxStatus.pending, now  # the other app
-                stats.retried += 1
-                return
-            # Flood control (429) is retried as long as it takes; other errors a few times.
-            if delivery.outcome == "retry" and (
-                delivery.retry_after is not None or row.attempts < MAX_ATTEMPTS
-            ):
-                row.status = OutboxStatus.pending
-                if delivery.retry_after is not None:
-                    wait = timedelta(seconds=delivery.retry_after)
-                    self.paused_until = now + wait
-                    row.next_attempt_at = now + wait
-                else:
-                    row.next_attempt_at = now + backoff(row.attempts)
-                stats.retried += 1
-                return
-            row.status = OutboxStatus.failed
-            stats.failed += 1
-            log.warning("outbox_failed", extra={
-                "outbox_id": row.id, "kind": row.kind, "error": row.last_error,
-            })
+            if sent:
+                recorded = set(await session.scalars(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(sent), OutboxMessage.claim_token == token,
+                           OutboxMessage.status == OutboxStatus.sending)
+                    .values(status=OutboxStatus.sent, sent_at=now, claimed_until=None,
+                            claim_token=None, attempts=OutboxMessage.attempts + 1)
+                    .returning(OutboxMessage.id).execution_options(synchronize_session=False)))
+                stats.sent += len(recorded)
+                for row_id in set(sent) - recorded:
+                    self._lost(row_id, stats)
+            for parts, target, delivery in done:
+                if delivery.outcome != "ok":
+                    for row_id, _ in parts:
+                        await self._record_failure(session, row_id, token, target, delivery,
+                                                   stats, now)
 
+    @staticmethod
+    def _lost(row_id: int, stats: Stats) -> None:
+        # Our send outlasted the lease and another process took the row over: it records
+        # (and may repeat) it, we must not overwrite its state.
+        stats.lost += 1
+        log.warning("outbox_claim_lost", extra={"outbox_id": row_id})
+
+    async def _record_failure(
+        self, session: AsyncSession, row_id: int, token: str, target: _Target,
+        delivery: Delivery, stats: Stats, now: datetime,
+    ) -> None:
+        if not await self._fence(session, row_id, token, attempts=OutboxMessage.attempts + 1,
+                                 claimed_until=None, claim_token=None):
+            self._lost(row_id, stats)
+            return
+        row = await session.get(OutboxMessage, row_id)
+        assert row is not None
+        row.last_error = (delivery.error or delivery.outcome)[:500]
+        if delivery.outcome == "blocked" and target.account is not None and \
+                await self._mark_unreachable(session, row, target, now):
+            row.status, row.next_attempt_at = OutboxStatus.pending, now  # the other app
+            stats.retried += 1
+            return
+        # Flood control (429) is retried as long as it takes; other errors a few times.
+        if delivery.outcome == "retry" and (
+            delivery.retry_after is not None or row.attempts < MAX_ATTEMPTS
+        ):
+            row.status = OutboxStatus.pending
+            if delivery.retry_after is not None:
+                wait = timedelta(seconds=delivery.retry_after)
+                self.paused_until = now + wait
+                row.next_attempt_at = now + wait
+            else:
+                row.next_attempt_at = now + backoff(row.attempts)
+            stats.retried += 1
+            return
+        row.status = OutboxStatus.failed
+        stats.failed += 1
+        log.warning("outbox_failed", extra={
+            "outbox_id": row.id, "kind": row.kind, "error": row.last_error,
+        })
 
     async def _mark_unreachable(
         self, session: AsyncSession, row: OutboxMessage, target: _Target, now: datetime
