@@ -93,5 +93,8 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--wait", type=float, default=20.0)
+    parser.add_argument("--tiny", action="store_true", help="a short run, for CI")
     ns = parser.parse_args()
+    if ns.tiny:
+        ns.runs, ns.members, ns.wait = 1, 200, 6.0
     asyncio.run(main(ns.runs, ns.members, ns.wait))

@@ -141,9 +141,12 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--pg", help="an empty scratch PostgreSQL database (it is reset)")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--tiny", action="store_true", help="a few units, for CI")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.tiny:
+        args.units, args.members, args.runs = 20, 5, 1
     if args.step:
         result = asyncio.run(measure(args.url, args.step))
         result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -83,7 +83,7 @@ async def reset(app: AppContext) -> None:
             next_attempt_at=app.clock.now()))
 
 
-async def ours(app: AppContext, tg: FakeTelegramAPI, limits: bool) -> float:
+async def ours(app: AppContext, tg: RemoteFake, limits: bool) -> float:
     await reset(app)
     async with Bot("1:bench", base_url=tg.bot_api_url) as bot:
         dispatcher = Dispatcher(app, [TelegramSender(bot)], render)
@@ -96,7 +96,7 @@ async def ours(app: AppContext, tg: FakeTelegramAPI, limits: bool) -> float:
     return stats.sent / seconds
 
 
-async def bare(tg: FakeTelegramAPI, n: int, limits: bool) -> float:
+async def bare(tg: RemoteFake, n: int, limits: bool) -> float:
     """python-telegram-bot alone: the same texts, CONCURRENCY at a time, one shared limiter."""
     limiter = RateLimiter(per_second=30, chat_interval=1.0) if limits else RateLimiter()
     chats = deque(range(10_000, 10_000 + n))
@@ -118,6 +118,37 @@ async def bare(tg: FakeTelegramAPI, n: int, limits: bool) -> float:
         return n / (time.perf_counter() - t0)
 
 
+class RemoteFake:
+    """The fake Bot API in a process of its own, as Telegram is: its clock and its 429s do
+    not wait on our event loop."""
+
+    def __init__(self, delay: float, limits: bool) -> None:
+        self.args = ["--serve", str(delay), "1" if limits else "0"]
+        self.refused = 0
+
+    async def __aenter__(self) -> RemoteFake:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, *self.args, stdout=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.PIPE)
+        assert self.proc.stdout is not None
+        self.bot_api_url = (await self.proc.stdout.readline()).decode().strip()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()  # the server stops and says how many it refused
+        self.refused = int((await self.proc.stdout.readline()).decode().strip() or 0)
+        await self.proc.wait()
+
+
+async def serve(delay: float, limits: bool) -> None:
+    hook = TelegramLimits() if limits else None
+    async with FakeTelegramAPI(answer_delay=delay, on_call=hook) as tg:
+        print(tg.bot_api_url, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    print(hook.refused if hook else 0, flush=True)
+
+
 async def main(n: int, runs: int, pg: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         urls = {"SQLite": f"sqlite+aiosqlite:///{tmp}/send.db"}
@@ -133,12 +164,11 @@ async def main(n: int, runs: int, pg: str | None) -> None:
         try:
             for _ in range(runs):
                 for name, app in [*apps.items(), ("bare loop", None)]:
-                    limits = TelegramLimits()
-                    async with FakeTelegramAPI(answer_delay=0.1, on_call=limits) as tg:
+                    async with RemoteFake(0.1, True) as tg:
                         results.setdefault(f"network, {name}", []).append(
                             await ours(app, tg, True) if app else await bare(tg, n, True))
-                    refused[name] = refused.get(name, 0) + limits.refused
-                async with FakeTelegramAPI() as tg:
+                    refused[name] = refused.get(name, 0) + tg.refused
+                async with RemoteFake(0.0, False) as tg:
                     for name, app in apps.items():
                         results.setdefault(f"ceiling, {name}", []).append(
                             await ours(app, tg, False))
@@ -173,7 +203,11 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pg", help="an empty scratch PostgreSQL database (it is reset)")
     parser.add_argument("--tiny", action="store_true", help="a few messages, for CI")
+    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(float(args.serve[0]), args.serve[1] == "1"))
+        sys.exit()
     if args.tiny:
         args.n, args.runs = 40, 1
     asyncio.run(main(args.n, args.runs, args.pg))
