@@ -63,9 +63,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 8
-# Messages sent at once: at a real round trip of ~100 ms, 4 keep Telegram's 30 a second
-# busy. A leadership change may repeat at most these (the ones in flight).
-CONCURRENCY = 4
+# Senders at once: at a real round trip of ~100 ms, 3 would keep Telegram's 30 a second busy
+# if they did nothing else; each also reads and writes the database (bench/README.md).
+CONCURRENCY = 8
 # Recipients a sender prepares, sends and records together (one transaction before, one
 # after): a hard kill may repeat what was sent since the last record, CONCURRENCY × GROUP.
 GROUP = 4
