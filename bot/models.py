@@ -358,7 +358,17 @@ class Checkin(Base):
     """
 
     __tablename__ = "checkins"
-    __table_args__ = (Index("ix_checkins_unit_starts", "unit_id", "starts_on"),)
+    __table_args__ = (
+        Index("ix_checkins_unit_starts", "unit_id", "starts_on"),
+        # The roll-up reads these alone, never the table (see bot/services/rollup.py):
+        # articles per unit and month, latest staff figures, documents of a subtree…
+        Index("ix_checkins_activity", "activity", "unit_id", "period_year", "period_month",
+              "starts_on", "deleted_at"),
+        # … and check-ins per type in a period over every unit, day by day.
+        Index("ix_checkins_day", "starts_on", "activity", "deleted_at"),
+        # Who checked in for each due date (completeness); SET NULL when one is deleted.
+        Index("ix_checkins_occurrence", "occurrence_id", "member_id", "deleted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
@@ -392,7 +402,17 @@ class CheckinValue(Base):
     """
 
     __tablename__ = "checkin_values"
-    __table_args__ = (Index("ix_checkin_values_unit_day", "unit_id", "day"),)
+    __table_args__ = (
+        # Each roll-up query reads one of these and never the table: a subtree's units…
+        Index("ix_checkin_values_unit_day", "unit_id", "day", "activity", "name", "value"),
+        # … every unit, day by day (the national report; without unit_id, PostgreSQL
+        # stores its many equal keys once: a third of the size) …
+        Index("ix_checkin_values_day", "day", "activity", "name", "value"),
+        # … and the values of one name or prefix ("organisers=…"): LIKE 'prefix%' may seek
+        # it on PostgreSQL whatever the database's collation.
+        Index("ix_checkin_values_activity", "activity", "name", "unit_id", "day",
+              postgresql_ops={"name": "varchar_pattern_ops"}),
+    )
 
     checkin_id: Mapped[int] = mapped_column(
         ForeignKey("checkins.id", ondelete="CASCADE"), primary_key=True

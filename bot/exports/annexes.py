@@ -4,6 +4,7 @@ Excel workbook as numbers. Wording is Vietnamese, the language of the form."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from bot.i18n import Translator
 from bot.services import activities
@@ -13,7 +14,9 @@ from bot.services.rollup import Rollup
 Number = int | float | None
 
 
+@cache
 def vi() -> Translator:
+    """The form's language, made once (a workbook asks for it in every cell)."""
     return Translator("vi")
 
 

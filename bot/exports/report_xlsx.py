@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from io import BytesIO
 from typing import Any
 
@@ -18,7 +19,7 @@ from bot.exports.annexes import annexes, vi
 from bot.services import activities
 from bot.services.activities import ActivityType, FieldSpec
 from bot.services.report_rows import RawCheckin
-from bot.services.reports import Report
+from bot.services.reports import Report, UnitDuty
 from bot.services.rollup import PROFILE, Rollup
 from bot.views.reports import period_name, reason, target_name, verdict
 
@@ -58,10 +59,11 @@ class Sheets:
         return ws
 
     def cell(self, ws: Any, row: int, col: int, value: Any) -> None:
-        """A number as a number (a percent as a float with one decimal), a date as a date."""
+        """A number as a number (a percent as a float with one decimal), a date as a date;
+        nothing for None (a blank cell without a format is not written anyway)."""
         if value is None:
-            ws.write_blank(row, col, None)
-        elif isinstance(value, bool):
+            return
+        if isinstance(value, bool):
             ws.write_string(row, col, "Có" if value else "Không")
         elif isinstance(value, int):
             ws.write_number(row, col, value, self.int)
@@ -165,12 +167,15 @@ def _completeness(s: Sheets) -> None:
         ("Đã thực hiện", 11), ("Đúng hạn", 11), ("Tỷ lệ thực hiện (%)", 12),
         ("Tỷ lệ đúng hạn (%)", 12)])
     row = HEADER_ROW + 1
+    by_code: dict[str, list[UnitDuty]] = {}
+    for unit_duty in s.report.unit_duties:
+        by_code.setdefault(unit_duty.code, []).append(unit_duty)
     for duty in s.report.completeness:
         on_time = None if duty.expected == 0 else round(100 * duty.on_time / duty.expected, 1)
         s.rows(ws, [[duty.title, "Tất cả đơn vị", None, None, None, None, duty.expected,
                      duty.actual, duty.on_time, _round(duty.percent), on_time]], row)
         ws.set_row(row, None, s.bold)
-        units = [u for u in s.report.unit_duties if u.code == duty.code]
+        units = by_code.get(duty.code, [])
         row = s.rows(ws, [[u.title, u.unit_name, u.due_on, STATUS[u.status], u.done_on,
                            ", ".join(u.checked_in), 1, int(u.status != "missing"),
                            int(u.status == "on_time"), None, None] for u in units], row + 1)
@@ -186,7 +191,6 @@ def _completeness(s: Sheets) -> None:
 
 def _field_value(f: FieldSpec, value: Any) -> Any:
     """A stored answer as a cell: numbers stay numbers, options become their labels."""
-    t = vi()
     if value is None:
         return None
     if f.kind in activities.NUMBER_KINDS:
@@ -194,7 +198,7 @@ def _field_value(f: FieldSpec, value: Any) -> Any:
     if f.kind == "yesno":
         return bool(value)
     if f.kind in activities.CHOICE_KINDS:
-        labels = {o.value: t.gettext(o.label) for o in f.options}
+        labels = _labels(f)
         picked = value if isinstance(value, list) else [value]
         return "; ".join(labels.get(v, v) for v in picked)
     if f.kind in activities.DATE_KINDS:
@@ -203,6 +207,12 @@ def _field_value(f: FieldSpec, value: Any) -> Any:
         first, last = (date.fromisoformat(v) for v in value)
         return f"{first:%d/%m/%Y} – {last:%d/%m/%Y}"
     return str(value)
+
+
+@cache
+def _labels(f: FieldSpec) -> dict[str, str]:
+    t = vi()
+    return {o.value: t.gettext(o.label) for o in f.options}
 
 
 def _raw(s: Sheets, raw: Sequence[RawCheckin]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +29,27 @@ async def ancestor_ids(session: AsyncSession, unit_id: int) -> list[int]:
     up = select(Unit.parent_id).where(Unit.id == unit_id).cte("up", recursive=True)
     up = up.union_all(select(Unit.parent_id).where(Unit.id == up.c.parent_id))
     return [i for i in await session.scalars(select(up.c.parent_id)) if i is not None]
+
+
+async def parents(session: AsyncSession, units: Sequence[Unit]) -> dict[int, int | None]:
+    """Each unit's parent, and the parent of every unit above them: what the units given
+    already say, the rest in one recursive CTE (none for a whole subtree below a root)."""
+    found: dict[int, int | None] = {u.id: u.parent_id for u in units}
+    missing = {p for p in found.values() if p is not None and p not in found}
+    if missing:
+        up = select(Unit.id, Unit.parent_id).where(Unit.id.in_(missing)).cte("up", recursive=True)
+        up = up.union(select(Unit.id, Unit.parent_id).where(Unit.id == up.c.parent_id))
+        found.update({i: p for i, p in await session.execute(select(up.c.id, up.c.parent_id))})
+    return found
+
+
+def chain(parent_of: dict[int, int | None], unit_id: int) -> list[int]:
+    """Every unit above this one, nearest first, from a map made by ``parents``."""
+    found, current = [], parent_of.get(unit_id)
+    while current is not None:
+        found.append(current)
+        current = parent_of.get(current)
+    return found
 
 
 async def path_names(session: AsyncSession, unit: Unit) -> list[str]:
