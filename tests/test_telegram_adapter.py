@@ -101,7 +101,8 @@ async def test_a_refused_reply_is_not_sent_again(
 ) -> None:
     tg_api.fail_next("sendMessage", chat_id=STRANGER, kind=kind)
     tg_api.push_message(STRANGER, "xin chào")
-    # Updates are handled one after another: once the next one is answered, the first is done.
+    # A person's updates are handled one after another: once the next one is answered, the
+    # first is done.
     assert "Để tham gia" in await answer_to(tg_api, STRANGER, "xin chào lần nữa")
     assert [c.failed for c in tg_api.calls("sendMessage")] == [kind, None]
 
@@ -221,8 +222,9 @@ async def test_commands_for_other_bots_are_ignored(
     tg_api.push_message(MEMBER, "/help@OtherBot")
     tg_api.push_message(MEMBER, "/lang@SomeoneElse_bot en")
     tg_api.push_message(STRANGER, "/start@OtherBot")
-    # Our own name, in any case, is answered (and handled like the bare command). Updates are
-    # handled one after another, so once this is answered the others were seen.
+    # Our own name, in any case, is answered (and handled like the bare command). A person's
+    # updates are handled in order, and one that is ignored ends before any other turn waits
+    # on anything, so once this is answered the others were seen.
     tg_api.push_message(MEMBER, "/whoami@VSTBPN_Test_Bot")
     (answer,) = await tg_api.wait_for_messages(MEMBER, 1)
     assert "Vai trò" in (answer.text or "")

@@ -15,7 +15,8 @@ What the platform does, and so what this adapter does:
   characters on line breaks, a picture goes by a public URL and a file as a download link
   on this bot's web server (``VSTBPN_PUBLIC_URL``).
 
-Updates are handled one at a time, in the order they came, by one worker.
+Updates are handled concurrently, each person's one at a time in the order they came
+(``ordering.PerPerson``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import httpx
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from bot.channels.ordering import PerPerson
 from bot.channels.web import BodyTooLarge, WebServer, read_body, refuse
 from bot.config import Settings, SettingsError
 from bot.context import AppContext
@@ -114,6 +116,12 @@ def parse_update(data: Any) -> dict[str, Any] | None:
     if not isinstance(message.get("chat"), dict) or not isinstance(message.get("from"), dict):
         return None
     return data
+
+
+def sender_of(update: dict[str, Any]) -> str | None:
+    """Whose turn an update is (parse_update made sure its message has a sender)."""
+    sender = update["message"]["from"].get("id")
+    return str(sender) if sender else None
 
 
 def to_inbound(update: dict[str, Any]) -> Inbound | None:
@@ -245,7 +253,9 @@ class ZaloChannel:
         self._sender = ZaloSender(app, self.client, self.caps)
         self._secret = settings.zalo_secret or ""  # set: the channel has a token
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.turns = PerPerson()  # updates under way, each person's in order
         self._tasks: list[asyncio.Task[None]] = []
+        self._taken: set[asyncio.Task[None]] = set()
         self._tidied: datetime | None = None
         self.running = False
         if self.webhook:
@@ -298,7 +308,7 @@ class ZaloChannel:
         if self._tasks:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.queue.join(), timeout=10)
-            for task in self._tasks:
+            for task in [*self._tasks, *self._taken]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -343,14 +353,20 @@ class ZaloChannel:
         return Response(status_code=200)
 
     async def _work(self) -> None:
+        """Take the updates in the order they came; each waits for its person's turn."""
         while True:
             update = await self.queue.get()
-            try:
-                await self._handle(update)
-            except Exception:  # one bad update must not stop the others
-                log.exception("zalo_update_failed")
-            finally:
-                self.queue.task_done()
+            task = asyncio.create_task(self._take(update))
+            self._taken.add(task)
+            task.add_done_callback(self._taken.discard)
+
+    async def _take(self, update: dict[str, Any]) -> None:
+        try:
+            await self.turns.run(sender_of(update), self._handle(update))
+        except Exception:  # one bad update must not stop the others
+            log.exception("zalo_update_failed")
+        finally:
+            self.queue.task_done()
 
     async def _tidy(self) -> None:
         """Forget updates older than any re-delivery, and the files of expired links: at
@@ -362,8 +378,14 @@ class ZaloChannel:
         self._tidied = now
 
     async def _handle(self, update: dict[str, Any]) -> None:
-        if self._tidied is None or self.app.clock.now() - self._tidied >= TIDY_EVERY:
-            await self._tidy()
+        last = self._tidied
+        if last is None or self.app.clock.now() - last >= TIDY_EVERY:
+            self._tidied = self.app.clock.now()  # the turns running beside this one skip it
+            try:
+                await self._tidy()
+            except BaseException:
+                self._tidied = last
+                raise
         message_id = str(update["message"].get("message_id") or "")
         if message_id:
             async with self.app.sessions() as session, session.begin():

@@ -27,6 +27,8 @@ Design notes:
 * With ``strict=True`` (default) a few validations Telegram performs are reproduced (HTML
   markup, text length, callback_data size, "message is not modified", ...) because those are
   the errors bots most often hit in production.
+* ``answer_delay`` (seconds) makes every call but getUpdates wait that long before it is
+  answered, like the real round trip to Telegram (benchmarks; tests of concurrency).
 """
 
 from __future__ import annotations
@@ -326,6 +328,7 @@ class FakeTelegramAPI:
         strict: bool = True,
         on_call: OnCallHook | None = None,
         host: str = "127.0.0.1",
+        answer_delay: float = 0.0,
     ) -> None:
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
@@ -334,6 +337,9 @@ class FakeTelegramAPI:
         # to continue normally, a full response body ({"ok": ...}) or a bare ``result`` dict.
         self.on_call: OnCallHook | None = on_call
         self.host = host
+        # Seconds every call but getUpdates waits before it is answered, as the real Bot API's
+        # round trip does (~100 ms); may be changed at any time. 0: answer at once.
+        self.answer_delay = answer_delay
 
         self._calls: list[Call] = []
         self._changed = _Signal()
@@ -784,6 +790,8 @@ class FakeTelegramAPI:
                 "description": "Not Found: method not found",
             }
 
+        if self.answer_delay > 0 and call.method != "getUpdates":
+            await self._sleep(self.answer_delay)
         rule = self._take_failure(call)
         if rule is not None:
             call.failed = rule.kind
