@@ -27,10 +27,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text, update  # noqa: E402
+from sqlalchemy import update  # noqa: E402
 from telegram import Bot  # noqa: E402
 from telegram.error import RetryAfter  # noqa: E402
 
+from bench.bench_plan import reset_pg  # noqa: E402
 from bot.channels.telegram import TelegramSender  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.context import AppContext  # noqa: E402
@@ -157,7 +158,7 @@ async def main(n: int, runs: int, pg: str | None) -> None:
         apps = {}
         for name, url in urls.items():
             if name == "PostgreSQL":
-                await _empty(url)
+                await reset_pg(url)
             apps[name] = await prepared(url, n)
         results: dict[str, list[float]] = {}
         refused: dict[str, int] = {}
@@ -185,16 +186,6 @@ async def main(n: int, runs: int, pg: str | None) -> None:
                  if name.startswith("ceiling") else "")
         print(f"  {name:28} {statistics.median(found):7.1f} msg/s "
               f"(min {min(found):.1f}, max {max(found):.1f}){ratio}")
-
-
-async def _empty(url: str) -> None:
-    app = await AppContext.create(Settings(database_url=url, _env_file=None), migrate=False)
-    try:
-        async with app.engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await app.close()
 
 
 if __name__ == "__main__":
