@@ -89,6 +89,19 @@ class Stats:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class _Run:
+    """One dispatch run's shared state: the groups waiting for a sender, the recipients
+    queued or under way, and whether the last claim was full (more may be due)."""
+
+    waiting: deque[tuple[str, list[str], list[list[int]]]] = field(default_factory=deque)
+    busy: set[str] = field(default_factory=set)
+    unsent: list[tuple[str, list[int]]] = field(default_factory=list)
+    more: bool = True
+    stopped: bool = False
+    claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
 @dataclass(frozen=True)
 class _Target:
     sender: Sender
@@ -146,50 +159,59 @@ class Dispatcher:
         self.paused_until: datetime | None = None  # after a 429 the whole bot waits
 
     async def run_once(self, leading: Leading | None = None) -> Stats:
-        """Send everything that is due now (in batches); returns what happened.
+        """Send everything that is due now; returns what happened.
 
-        ``leading`` is asked before each send; once it says no, the run stops there.
+        ``concurrency`` senders share the channels' limiters; each takes GROUP recipients at
+        a time, prepared in one transaction and recorded in one. Batches of rows are claimed
+        ahead while the senders work, so they never wait on a claim. A recipient queued or
+        under way is not queued again (their later rows go back, for a later claim): each
+        chat's messages keep their order. ``leading`` is asked before each send; once it
+        says no, or flood control answers, the run stops and hands back what it holds.
         """
         stats = Stats()
-        while True:
-            now = self.app.clock.now()
-            if self.paused_until is not None and now < self.paused_until:
-                return stats
-            token = secrets.token_hex(16)  # a new owner for every batch
-            claimed = await _to_the_end(self._claim(now, token))
-            # One message per person (or group) for everything due to them now.
-            by_recipient: dict[str, list[int]] = {}
-            for row_id, recipient in claimed:
-                by_recipient.setdefault(recipient, []).append(row_id)
-            if not await self._deliver_all(list(by_recipient.values()), token, stats, leading):
-                return stats
-            if len(claimed) < self.batch:
-                return stats
+        run = _Run()
 
-    async def _deliver_all(self, batches: list[list[int]], token: str, stats: Stats,
-                           leading: Leading | None) -> bool:
-        """Send the claimed batch, one message per recipient, by ``concurrency`` senders under
-        the channels' shared limiters; each sender takes GROUP recipients at a time, prepared
-        in one transaction and recorded in one. Each recipient appears once in a batch, and
-        batches go one after the other, so each chat's messages keep their order. False once
-        we must stop (no longer the leader, or flood control): what was not sent goes back."""
-        waiting = deque(batches[i:i + GROUP] for i in range(0, len(batches), GROUP))
-        unsent: list[int] = []
-        stopped = False
+        async def claim_more() -> None:
+            async with run.claiming:
+                if not run.more or run.stopped or len(run.waiting) >= self.concurrency \
+                        or self._paused():
+                    return
+                token = secrets.token_hex(16)  # a new owner for every batch
+                claimed = await _to_the_end(self._claim(self.app.clock.now(), token))
+                run.more = len(claimed) == self.batch
+                # One message per person (or group) for everything due to them now.
+                by_recipient: dict[str, list[int]] = {}
+                for row_id, recipient in claimed:
+                    by_recipient.setdefault(recipient, []).append(row_id)
+                later = [x for r, ids in by_recipient.items() if r in run.busy for x in ids]
+                if later:
+                    await _to_the_end(self._release(later, token))
+                    run.more = True
+                ready = [r for r in by_recipient if r not in run.busy]
+                run.busy.update(ready)
+                for i in range(0, len(ready), GROUP):
+                    run.waiting.append((token, ready[i:i + GROUP],
+                                        [by_recipient[r] for r in ready[i:i + GROUP]]))
 
         async def sender() -> None:
-            nonlocal stopped
-            while waiting and not stopped:
-                left = await self._deliver(waiting.popleft(), token, stats, leading)
+            while not run.stopped:
+                await claim_more()
+                if not run.waiting:
+                    return
+                token, recipients, group = run.waiting.popleft()
+                left = await self._deliver(group, token, stats, leading)
+                run.busy.difference_update(recipients)
                 if left is not None or self._paused():
-                    stopped = True
-                    unsent.extend(left or ())
+                    run.stopped = True
+                    run.unsent.append((token, left or []))
 
-        await asyncio.gather(*(sender() for _ in range(min(self.concurrency, len(waiting)))))
-        if stopped:
-            await _to_the_end(self._release(
-                unsent + [x for group in waiting for ids in group for x in ids], token))
-        return not stopped
+        await asyncio.gather(*(sender() for _ in range(self.concurrency)))
+        for token, _, group in run.waiting:
+            run.unsent.append((token, [x for ids in group for x in ids]))
+        for token, ids in run.unsent:
+            if ids:
+                await _to_the_end(self._release(ids, token))
+        return stats
 
     def _paused(self) -> bool:
         return self.paused_until is not None and self.app.clock.now() < self.paused_until

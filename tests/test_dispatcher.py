@@ -304,3 +304,51 @@ async def test_two_dispatchers_on_one_database_never_claim_the_same_row(app, clo
     per_chat = Counter(senders[0].sent + senders[1].sent)
     assert len(per_chat) == 300 and set(per_chat.values()) == {1}
     assert sum(r.sent for r in results) == 300
+
+
+class OrderSender(FakeSender):
+    """Notes what each chat received, and fails the test if one chat has two sends at once."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=0.002, hold=1)  # the first message stays under way a while
+        self.texts: dict[str, list[str]] = {}
+        self.under_way: set[str] = set()
+
+    async def send(self, chat_id: str, replies: list) -> Delivery:
+        assert chat_id not in self.under_way, f"two sends at once to {chat_id}"
+        self.under_way.add(chat_id)
+        self.texts.setdefault(chat_id, []).append(replies[0].text)
+        try:
+            return await super().send(chat_id, replies)
+        finally:
+            self.under_way.discard(chat_id)
+
+
+async def test_concurrent_senders_keep_each_chats_order_across_claims(app, clock) -> None:
+    """Three deadlines due at once for 20 people, claimed one row at a time by 8 senders: a
+    person's later rows wait until the earlier message is sent, then come in order."""
+    await due_reminders(app, clock, 20)  # "Báo cáo sơ kết 6 tháng", due 13/3
+    async with app.sessions() as session, session.begin():
+        unit = (await session.scalar(select(Member.unit_id)))
+        for title in ("Hạn thứ hai", "Hạn thứ ba"):
+            await duties.add_deadline(session, unit_id=unit, title=title, now=clock.now(),
+                                      due_on=date(2026, 3, 13), stages="0",
+                                      responsible=Responsible.everyone)
+    assert await planner.plan(app) == 40
+    sender = OrderSender()
+
+    async def let_go() -> None:
+        # Once the others' first messages went out meanwhile, give the senders a moment in
+        # which a second send to the held chat would be tried (it must not be), then let go.
+        await wait_until(lambda: len(sender.sent) >= 20)
+        await asyncio.sleep(0.2)
+        sender.released.set()
+
+    release = asyncio.create_task(let_go())
+    stats = await Dispatcher(app, [sender], render, batch=1, concurrency=8).run_once()
+    await release
+    assert stats.sent == 60 and await statuses(app) == {"sent": 60}
+    assert len(sender.texts) == 20
+    for texts in sender.texts.values():
+        assert len(texts) == 3
+        assert "sơ kết 6 tháng" in texts[0] and "thứ hai" in texts[1] and "thứ ba" in texts[2]
