@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -182,3 +184,36 @@ async def tick(app: AppContext, dispatcher, clock: FakeClock, moment: datetime) 
     clock.set(moment)
     await planner.plan(app)
     return (await dispatcher.run_once()).sent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def telegram_webhook_bot(
+    database_url: str, clock: FakeClock, base_url: str, secret: str
+) -> AsyncIterator[tuple[AppContext, object, str]]:
+    """The bot in Telegram webhook mode on a free local port: (app, channel, /telegram URL)."""
+    from bot.app import start_channel, web_server
+    from bot.channels.telegram import TelegramChannel
+
+    port = free_port()
+    settings = make_settings(
+        database_url, telegram_base_url=base_url, telegram_mode="webhook",
+        webhook_listen="127.0.0.1", webhook_port=port,
+        webhook_url="https://bot.example.gov.vn/telegram", webhook_secret=secret,
+    )
+    app = await AppContext.create(settings, clock=clock)
+    web = web_server(settings)
+    channel = TelegramChannel(app, web)
+    await web.start()
+    await start_channel(app, channel)
+    try:
+        yield app, channel, f"http://127.0.0.1:{port}/telegram"
+    finally:
+        await web.stop()
+        await channel.stop()
+        await app.close()

@@ -7,32 +7,25 @@ as answers that only make sense in the order sent (/start before /whoami)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
 
-from bot.app import start_channel, web_server
+from bot.app import start_channel
 from bot.channels import zalo as zalo_module
 from bot.channels.ordering import PerPerson
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.context import AppContext
 from bot.messages import Inbound, Reply
-from tests.conftest import add_unit, make_invite, make_settings
+from tests.conftest import add_unit, make_invite, make_settings, telegram_webhook_bot
 from tests.fakes.telegram_api import Call, FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
 
 SECRET = "inbound-order-secret"
 PEOPLE = [3001 + i for i in range(6)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def settle(condition: Callable[[], bool], rounds: int = 2000) -> None:
@@ -156,23 +149,9 @@ class Webhook:
 
 @pytest.fixture
 async def webhook(database_url: str, clock, tg_api: FakeTelegramAPI) -> AsyncIterator[Webhook]:
-    port = free_port()
-    settings = make_settings(
-        database_url, telegram_base_url=tg_api.base_url, telegram_mode="webhook",
-        webhook_listen="127.0.0.1", webhook_port=port,
-        webhook_url="https://bot.example.gov.vn/telegram", webhook_secret=SECRET,
-    )
-    app = await AppContext.create(settings, clock=clock)
-    web = web_server(settings)
-    channel = TelegramChannel(app, web)
-    await web.start()
-    await start_channel(app, channel)
-    try:
-        yield Webhook(app, channel, f"http://127.0.0.1:{port}/telegram")
-    finally:
-        await web.stop()
-        await channel.stop()
-        await app.close()
+    async with telegram_webhook_bot(database_url, clock, tg_api.base_url, SECRET) as (
+            app, channel, url):
+        yield Webhook(app, channel, url)  # type: ignore[arg-type]
 
 
 async def post_in_order(tg: FakeTelegramAPI, url: str, user: int, texts: list[str]) -> None:

@@ -8,7 +8,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 
@@ -16,14 +15,21 @@ import aiohttp
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
-from bot.app import start_channel, web_server
+from bot.app import start_channel
 from bot.channels import telegram as adapter
 from bot.channels.telegram import TelegramChannel
 from bot.config import SettingsError, load_settings
 from bot.context import AppContext
 from bot.messages import Choice, Inbound, Reply
 from bot.models import Member, Role
-from tests.conftest import add_tg_member, add_unit, make_invite, make_settings
+from tests.conftest import (
+    add_tg_member,
+    add_unit,
+    free_port,
+    make_invite,
+    make_settings,
+    telegram_webhook_bot,
+)
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TOKEN = "123456:TEST-TOKEN-secret"
@@ -135,32 +141,12 @@ async def test_retrying_covers_timeouts_and_network_errors_only() -> None:
 
 # --- 3. the webhook endpoint ---------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 async def webhook(database_url: str, clock, tg_api: FakeTelegramAPI) -> AsyncIterator[str]:
     """The bot in webhook mode; yields the local URL of its /telegram endpoint."""
-    port = _free_port()
-    settings = make_settings(
-        database_url, telegram_base_url=tg_api.base_url, telegram_mode="webhook",
-        webhook_listen="127.0.0.1", webhook_port=port,
-        webhook_url="https://bot.example.gov.vn/telegram", webhook_secret=SECRET,
-    )
-    app = await AppContext.create(settings, clock=clock)
-    web = web_server(settings)
-    channel = TelegramChannel(app, web)
-    await web.start()
-    await start_channel(app, channel)
-    try:
-        yield f"http://127.0.0.1:{port}/telegram"
-    finally:
-        await web.stop()
-        await channel.stop()
-        await app.close()
+    async with telegram_webhook_bot(database_url, clock, tg_api.base_url, SECRET) as (
+            _app, _channel, url):
+        yield url
 
 
 async def raw_status(url: str, head: str, body: bytes = b"") -> int:
@@ -309,7 +295,7 @@ async def test_a_refused_token_is_one_line(tmp_path, tg_api: FakeTelegramAPI) ->
 
 
 async def test_an_unreachable_bot_api_server_is_one_line(tmp_path) -> None:
-    base = f"http://127.0.0.1:{_free_port()}"  # nobody listens there
+    base = f"http://127.0.0.1:{free_port()}"  # nobody listens there
     code, plain, output = await run_until_exit(tmp_path, VSTBPN_TELEGRAM_BASE_URL=base)
     assert code == 2, output
     assert len(plain) == 1, output
