@@ -44,7 +44,6 @@ from bot.models import (
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
-    Response,
     Role,
     SubmissionStatus,
     Unit,
@@ -627,8 +626,7 @@ class Dispatcher:
             if member is None or not member.active:
                 return "member removed"
         if row.kind in (OutboxKind.reminder, OutboxKind.later) and member is not None:
-            answer = await session.scalar(select(Response.answer).where(
-                Response.occurrence_id == occ.id, Response.member_id == member.id))
+            answer = await occurrences.response_of(session, occ, member)
             if answer in (Answer.done, Answer.na):
                 return "answered"
             if row.kind == OutboxKind.reminder and await self._snoozed(session, row, now):
