@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +26,14 @@ class AppContext:
     clock: Clock = field(default_factory=SystemClock)
     # Filled in by the channels once started (bot.app), by channel name.
     deep_links: dict[str, DeepLink] = field(default_factory=dict)
+    # A SQLite file takes one writer at a time. Transactions run side by side (turns, the
+    # dispatcher's senders, the planner) would wait for each other in SQLite's busy handler,
+    # which polls, lets a newcomer overtake, and gives up after 5 s ("database is locked");
+    # on SQLite they take turns here instead, first come, first served. PostgreSQL locks rows.
+    writer: asyncio.Lock | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @classmethod
     async def create(
@@ -39,6 +49,18 @@ class AppContext:
             sessions=db.make_sessionmaker(engine),
             clock=clock or SystemClock(),
         )
+
+    def one_writer(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """Held around any transaction that may write: the writer's turn on SQLite. Not
+        re-entrant: a transaction opens no other inside it."""
+        return self.writer or contextlib.nullcontext()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits at the end (rolls back on an error),
+        in the writer's turn."""
+        async with self.one_writer(), self.sessions() as session, session.begin():
+            yield session
 
     @property
     def calendar(self) -> Calendar:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-import weakref
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -45,30 +43,11 @@ _ONLY = {
 }
 
 
-# A SQLite file takes one writer at a time. Turns run side by side (bot.channels.ordering)
-# would wait for each other in SQLite's busy handler, which sleeps up to 100 ms a try and gives
-# up after 5 s ("database is locked"); on SQLite they take turns here instead, first come,
-# first served. PostgreSQL needs no more than each person's conversation row lock.
-_ONE_WRITER: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _one_writer(app: AppContext) -> asyncio.Lock | None:
-    if app.engine.dialect.name != "sqlite":
-        return None
-    lock = _ONE_WRITER.get(app.engine)
-    if lock is None:
-        lock = _ONE_WRITER[app.engine] = asyncio.Lock()
-    return lock
-
-
 async def handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list[Reply]:
     """Answer one inbound message. State changes commit together with the replies' facts."""
     started = time.perf_counter()
     try:
-        lock = _one_writer(app)
-        if lock is None:
-            return await _handle(app, inbound, caps)
-        async with lock:
+        async with app.one_writer():  # turns run side by side (bot.channels.ordering)
             return await _handle(app, inbound, caps)
     finally:
         metrics.HANDLER_SECONDS.labels(inbound.channel).observe(time.perf_counter() - started)

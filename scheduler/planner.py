@@ -447,7 +447,7 @@ class Planner:
         now = self.app.clock.now()
         start, end = now - LOOKBACK, now + HORIZON
         try:
-            async with self.app.sessions() as session, session.begin():
+            async with self.app.transaction() as session:
                 changed = set(await session.scalars(
                     delete(PlanChange).returning(PlanChange.unit_id)))
                 full = self.snapshot is None or self.planned_to is None or (
@@ -501,7 +501,7 @@ class Planner:
                 notices.extend(self._summary(unit, people, now, start == now - LOOKBACK, end,
                                              summaries))
             if batches or notices:
-                async with self.app.sessions() as session, session.begin():
+                async with self.app.transaction() as session:
                     added += await _store(session, batches, now)
                     added += await outbox.enqueue_notices(session, notices)
         self.summaries |= {(zone, key) for zone, (send_at, key) in summaries.items()

@@ -232,7 +232,7 @@ class SchedulerService:
         now = self.app.clock.now()
         if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
             return
-        async with self.app.sessions() as session, session.begin():
+        async with self.app.transaction() as session:
             deleted = await retention.purge(session, now, self.app.settings.retention_days)
         self._purged_at = now
         if any(deleted.values()):

@@ -19,7 +19,7 @@ CAPS = Capabilities(buttons=False, max_text=100_000, files=True, groups=False)
 
 async def identity_for_member(app: AppContext, member_id: int) -> tuple[str, str]:
     """The console identity (external id, display name) of a member, created on first use."""
-    async with app.sessions() as session, session.begin():
+    async with app.transaction() as session:
         member = await members.by_id(session, member_id)
         if member is None or not member.active:
             raise LookupError(f"no active member {member_id}")

@@ -170,7 +170,7 @@ class ZaloSender:
             return Delivery("retry", error=str(exc))  # 429, 5xx, the network
         finally:
             if sent[0]:
-                async with self.app.sessions() as session, session.begin():
+                async with self.app.transaction() as session:
                     await usage.count(session, CHANNEL, sent[0], self.app.clock.now(),
                                       self.app.settings.zalo_monthly_limit)
         return Delivery("ok")
@@ -212,7 +212,7 @@ class ZaloSender:
         offered = numbered_values(replies)
         if not offered:
             return
-        async with self.app.sessions() as session, session.begin():
+        async with self.app.transaction() as session:
             convo = await conversations.load(session, CHANNEL, chat_id, self.app.clock.now())
             if convo.state is None:
                 convo.choices = offered
@@ -222,7 +222,7 @@ class ZaloSender:
         public = self.app.settings.public_url
         if public is None:
             return None
-        async with self.app.sessions() as session, session.begin():
+        async with self.app.transaction() as session:
             member = await members.active_member_for(session, CHANNEL, chat_id)
             if member is None:
                 return None
@@ -372,7 +372,7 @@ class ZaloChannel:
         """Forget updates older than any re-delivery, and the files of expired links: at
         start, then at most once a day, as updates come."""
         now = self.app.clock.now()
-        async with self.app.sessions() as session, session.begin():
+        async with self.app.transaction() as session:
             await seen.forget_old(session, now)
             await files.forget_expired(session, now)
         self._tidied = now
@@ -388,7 +388,7 @@ class ZaloChannel:
                 raise
         message_id = str(update["message"].get("message_id") or "")
         if message_id:
-            async with self.app.sessions() as session, session.begin():
+            async with self.app.transaction() as session:
                 if not await seen.first_time(session, CHANNEL, message_id, self.app.clock.now()):
                     log.info("zalo_duplicate_dropped")
                     return
