@@ -18,7 +18,6 @@ working morning.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import time
@@ -44,6 +43,7 @@ from bot.models import (
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
+    Response,
     Role,
     SubmissionStatus,
     Unit,
@@ -75,6 +75,8 @@ Renderer = Callable[[Translator, ReminderMessage], Reply | None]
 Combiner = Callable[[Translator, list[Reply]], Reply]
 # Whether this process still runs the clock (scheduler.service.Leadership.confirm).
 Leading = Callable[[], Awaitable[bool]]
+# Kinds sent in stages: a stage is stale once a later one of the same kind is due.
+_STAGED = (OutboxKind.reminder, OutboxKind.escalation, OutboxKind.group)
 
 
 @dataclass
@@ -88,17 +90,47 @@ class Stats:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
+# A recipient's claimed rows, prepared: each row's id with its reply, and where they go.
+_Prepared = tuple[list[tuple[int, Reply]], "_Target"]
+# ... once sent, with how it went.
+_Done = tuple[list[tuple[int, Reply]], "_Target", Delivery]
+
+
+@dataclass
+class _Group:
+    """Up to GROUP recipients' prepared messages, for one sender to send and record."""
+
+    token: str
+    until: datetime  # the claim's lease
+    recipients: list[str]
+    prepared: list[_Prepared]
+
+
 @dataclass
 class _Run:
     """One dispatch run's shared state: the groups waiting for a sender, the recipients
     queued or under way, and whether the last claim was full (more may be due)."""
 
-    waiting: deque[tuple[str, list[str], list[list[int]]]] = field(default_factory=deque)
+    waiting: deque[_Group] = field(default_factory=deque)
     busy: set[str] = field(default_factory=set)
     unsent: list[tuple[str, list[int]]] = field(default_factory=list)
     more: bool = True
     stopped: bool = False
     claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
+    to_record: list[tuple[str, list[_Done]]] = field(default_factory=list)  # token, sends
+    recording: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class _Facts:
+    """What deciding a batch's rows needs beyond the rows, read in a few queries for the
+    whole batch rather than a few per row."""
+
+    answers: dict[tuple[int, int], str]  # (occurrence, member): their answer
+    # (occurrence, recipient): their other staged or snoozed rows, (kind, status, send_at)
+    others: dict[tuple[int, str], list[tuple[str, str, datetime]]]
+    accounts: dict[int, list[ChatAccount]]  # by member: those not known unreachable
+    used: dict[str, int]  # this month's messages per channel with a quota
 
 
 @dataclass(frozen=True)
@@ -150,10 +182,7 @@ class Dispatcher:
         }
         self.batch = batch
         self.concurrency = concurrency
-        # With a monthly quota, concurrent sends must not all pass the check before any is
-        # counted: preparing is then done one at a time, and each send counts as under way
-        # until the sender has counted it.
-        self._quota_turn = asyncio.Lock() if any(self.quotas.values()) else None
+        # Messages prepared and not yet sent, per channel: a quota check counts them.
         self._under_way: Counter[str] = Counter()
         self.paused_until: datetime | None = None  # after a 429 the whole bot waits
 
@@ -161,11 +190,12 @@ class Dispatcher:
         """Send everything that is due now; returns what happened.
 
         ``concurrency`` senders share the channels' limiters; each takes GROUP recipients at
-        a time, prepared in one transaction and recorded in one. Batches of rows are claimed
-        ahead while the senders work, so they never wait on a claim. A recipient queued or
-        under way is not queued again (their later rows go back, for a later claim): each
-        chat's messages keep their order. ``leading`` is asked before each send; once it
-        says no, or flood control answers, the run stops and hands back what it holds.
+        a time and records them in one transaction. Batches of rows are claimed and
+        prepared (in one transaction) ahead while the senders work, so they never wait on a
+        claim. A recipient queued or under way is not queued again (their later rows go
+        back, for a later claim): each chat's messages keep their order. ``leading`` is
+        asked before each send; once it says no, or flood control answers, the run stops
+        and hands back what it holds.
         """
         stats = Stats()
         run = _Run()
@@ -176,37 +206,31 @@ class Dispatcher:
                         or self._paused():
                     return
                 token = secrets.token_hex(16)  # a new owner for every batch
-                claimed = await _to_the_end(self._claim(self.app.clock.now(), token))
-                run.more = len(claimed) == self.batch
-                # One message per person (or group) for everything due to them now.
-                by_recipient: dict[str, list[int]] = {}
-                for row_id, recipient in claimed:
-                    by_recipient.setdefault(recipient, []).append(row_id)
-                later = [x for r, ids in by_recipient.items() if r in run.busy for x in ids]
-                if later:
-                    await _to_the_end(self._release(later, token))
-                    run.more = True
-                ready = [r for r in by_recipient if r not in run.busy]
-                run.busy.update(ready)
+                now = self.app.clock.now()
+                run.more, ready = await _to_the_end(self._claim_ready(run, now, token, stats))
                 for i in range(0, len(ready), GROUP):
-                    run.waiting.append((token, ready[i:i + GROUP],
-                                        [by_recipient[r] for r in ready[i:i + GROUP]]))
+                    part = ready[i:i + GROUP]
+                    run.waiting.append(_Group(token, now + LEASE, [r for r, _ in part],
+                                              [p for _, p in part]))
 
         async def sender() -> None:
             while not run.stopped:
                 await claim_more()
                 if not run.waiting:
                     return
-                token, recipients, group = run.waiting.popleft()
-                left = await self._deliver(group, token, stats, leading)
-                run.busy.difference_update(recipients)
+                group = run.waiting.popleft()
+                left = await self._deliver(run, group, stats, leading)
+                run.busy.difference_update(group.recipients)
                 if left is not None or self._paused():
                     run.stopped = True
-                    run.unsent.append((token, left or []))
+                    run.unsent.append((group.token, left or []))
 
         await asyncio.gather(*(sender() for _ in range(self.concurrency)))
-        for token, _, group in run.waiting:
-            run.unsent.append((token, [x for ids in group for x in ids]))
+        for group in run.waiting:
+            run.unsent.append((group.token, [row_id for parts, _ in group.prepared
+                                             for row_id, _ in parts]))
+            for _, target in group.prepared:
+                self._under_way[target.sender.name] -= 1
         for token, ids in run.unsent:
             if ids:
                 await _to_the_end(self._release(ids, token))
@@ -215,7 +239,29 @@ class Dispatcher:
     def _paused(self) -> bool:
         return self.paused_until is not None and self.app.clock.now() < self.paused_until
 
-    async def _claim(self, now: datetime, token: str) -> list[tuple[int, str]]:
+    async def _claim_ready(self, run: _Run, now: datetime, token: str, stats: Stats
+                           ) -> tuple[bool, list[tuple[str, _Prepared]]]:
+        """Claim the next batch and prepare it, in one transaction: whether the batch was
+        full (more may be due), and each recipient's message. Rows to a recipient already
+        queued or under way go back."""
+        async with self.app.transaction() as session:
+            claimed = await self._claim(session, now, token)
+            # One message per person (or group) for everything due to them now.
+            by_recipient: dict[str, list[int]] = {}
+            for row_id, recipient in claimed:
+                by_recipient.setdefault(recipient, []).append(row_id)
+            later = [x for r, ids in by_recipient.items() if r in run.busy for x in ids]
+            if later:
+                await self._give_back(session, later, token)
+            ready = [r for r in by_recipient if r not in run.busy]
+            run.busy.update(ready)
+            prepared = await self._prepare_batch(
+                session, [by_recipient[r] for r in ready], now, stats)
+        return bool(later) or len(claimed) == self.batch, [
+            (r, p) for r, p in zip(ready, prepared, strict=True) if p is not None]
+
+    async def _claim(self, session: AsyncSession, now: datetime, token: str
+                     ) -> list[tuple[int, str]]:
         due = or_(
             and_(OutboxMessage.status == OutboxStatus.pending,
                  OutboxMessage.next_attempt_at <= now),
@@ -225,32 +271,31 @@ class Dispatcher:
             select(OutboxMessage.id).where(due)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch)
         )
-        async with self.app.sessions() as session, session.begin():
-            picked: ColumnElement[bool]
-            if session.bind.dialect.name == "postgresql":
-                # The batch is locked first, then claimed, in one transaction: PostgreSQL skips
-                # rows another is claiming, and the UPDATE re-checks `due` on each row as it is
-                # once locked. (As a sub-select of the UPDATE, LIMIT … FOR UPDATE SKIP LOCKED
-                # may run again for every row the UPDATE visits, claiming every due row.)
-                ids = list(await session.scalars(pick.with_for_update(skip_locked=True)))
-                if not ids:
-                    return []
-                picked = OutboxMessage.id.in_(ids)
-            else:
-                # One statement, run under SQLite's write lock: two dispatchers never claim
-                # one row.
-                picked = OutboxMessage.id.in_(pick)
-            claimed = await session.execute(
-                update(OutboxMessage).where(picked, due)
-                .values(status=OutboxStatus.sending, claimed_until=now + LEASE, claim_token=token)
-                .returning(OutboxMessage.id, OutboxMessage.next_attempt_at,
-                           OutboxMessage.recipient, OutboxMessage.kind)
-                .execution_options(synchronize_session=False)
-            )
-            ordered = sorted(claimed, key=lambda r: (r[1], r[0]))
-            # Rows to one person go as one message; a summary (a picture) goes on its own.
-            return [(row_id, recipient + ("#summary" if kind == OutboxKind.summary else ""))
-                    for row_id, _, recipient, kind in ordered]
+        picked: ColumnElement[bool]
+        if session.bind.dialect.name == "postgresql":
+            # The batch is locked first, then claimed, in one transaction: PostgreSQL skips
+            # rows another is claiming, and the UPDATE re-checks `due` on each row as it is
+            # once locked. (As a sub-select of the UPDATE, LIMIT … FOR UPDATE SKIP LOCKED
+            # may run again for every row the UPDATE visits, claiming every due row.)
+            ids = list(await session.scalars(pick.with_for_update(skip_locked=True)))
+            if not ids:
+                return []
+            picked = OutboxMessage.id.in_(ids)
+        else:
+            # One statement, run under SQLite's write lock: two dispatchers never claim
+            # one row.
+            picked = OutboxMessage.id.in_(pick)
+        claimed = await session.execute(
+            update(OutboxMessage).where(picked, due)
+            .values(status=OutboxStatus.sending, claimed_until=now + LEASE, claim_token=token)
+            .returning(OutboxMessage.id, OutboxMessage.next_attempt_at,
+                       OutboxMessage.recipient, OutboxMessage.kind)
+            .execution_options(synchronize_session=False)
+        )
+        ordered = sorted(claimed, key=lambda r: (r[1], r[0]))
+        # Rows to one person go as one message; a summary (a picture) goes on its own.
+        return [(row_id, recipient + ("#summary" if kind == OutboxKind.summary else ""))
+                for row_id, _, recipient, kind in ordered]
 
     @staticmethod
     async def _fence(session: AsyncSession, row_id: int, token: str, **values: object) -> bool:
@@ -266,28 +311,29 @@ class Dispatcher:
 
     async def _release(self, ids: list[int], token: str) -> None:
         """Give back claimed rows we will not get to (paused, or no longer the leader)."""
-        if not ids:
-            return
-        async with self.app.sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token,
-                       OutboxMessage.status == OutboxStatus.sending)
-                .values(status=OutboxStatus.pending, claimed_until=None, claim_token=None)
-            )
+        async with self.app.transaction() as session:
+            await self._give_back(session, ids, token)
 
-    async def _deliver(self, group: list[list[int]], token: str, stats: Stats,
-                       leading: Leading | None) -> list[int] | None:
-        """Send a few recipients' claimed rows, one message each; the ids left unsent if we
+    @staticmethod
+    async def _give_back(session: AsyncSession, ids: list[int], token: str) -> None:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token,
+                   OutboxMessage.status == OutboxStatus.sending)
+            .values(status=OutboxStatus.pending, claimed_until=None, claim_token=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def _deliver(self, run: _Run, group: _Group, stats: Stats, leading: Leading | None
+                       ) -> list[int] | None:
+        """Send a few recipients' prepared messages, one each; the ids left unsent if we
         must stop (no longer the leader, or flood control), else None."""
-        async with self._quota_turn or contextlib.nullcontext():
-            prepared = await _to_the_end(self._prepare_group(group, token, stats))
-        lease_until = self.app.clock.now() + LEASE  # renewed just now, for the whole group
-        done: list[tuple[list[tuple[int, Reply]], _Target, Delivery]] = []
+        prepared = group.prepared
+        done: list[_Done] = []
         left: list[int] | None = None
         try:
             for i, (parts, target) in enumerate(prepared):
-                if self.app.clock.now() >= lease_until:
+                if self.app.clock.now() >= group.until:
                     # A send outlasted the lease: the rest may be another process's now.
                     stats.lost += sum(len(rest) for rest, _ in prepared[i:])
                     break
@@ -301,47 +347,96 @@ class Dispatcher:
         finally:
             for _, target in prepared:
                 self._under_way[target.sender.name] -= 1
-        await _to_the_end(self._record_all(done, token, stats))
+        await self._record(run, group.token, done, stats)
         return left
 
-    async def _prepare_group(self, group: list[list[int]], token: str, stats: Stats
-                             ) -> list[tuple[list[tuple[int, Reply]], _Target]]:
-        """What to send to each recipient, in one transaction: the rows still ours (their
-        lease renewed, so nobody takes them while we send), those to skip or hold marked."""
-        now = self.app.clock.now()
-        ids = [row_id for ids in group for row_id in ids]
-        prepared: list[tuple[list[tuple[int, Reply]], _Target]] = []
-        async with self.app.sessions() as session, session.begin():
-            ours = set(await session.scalars(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token,
-                       OutboxMessage.status == OutboxStatus.sending)
-                .values(claimed_until=now + LEASE).returning(OutboxMessage.id)
-                .execution_options(synchronize_session=False)))
-            stats.lost += len(ids) - len(ours)
-            # Into the session in two queries rather than two per row: the rows (with their
-            # occurrence and duty) and the members they go to (with their unit).
-            rows = list(await session.scalars(select(OutboxMessage).where(
-                OutboxMessage.id.in_(ours))))
-            people = {int(r.recipient.partition(":")[2]) for r in rows
-                      if r.recipient.startswith("member:")}
-            if people:
-                list(await session.scalars(select(Member).where(Member.id.in_(people))))
-            for recipient in group:
-                parts: list[tuple[int, Reply]] = []
-                target: _Target | None = None
-                for row_id in recipient:
-                    found = await self._prepare(session, row_id, now, stats) \
-                        if row_id in ours else None
-                    if found is not None:
-                        target, reply = found
-                        parts.append((row_id, reply))
-                if target is not None:
-                    prepared.append((parts, target))
-                    # Under way from now (the next recipient's quota check counts it) until
-                    # the sender has counted it (``_deliver``).
-                    self._under_way[target.sender.name] += 1
+    async def _record(self, run: _Run, token: str, done: list[_Done], stats: Stats) -> None:
+        """Record one sender's sends; returns once they are recorded. Sends that finish while
+        a record is being written go together into the next: a few transactions for many
+        groups. A sender still waits for its own record before it sends again, so what is
+        sent and not recorded stays within CONCURRENCY × GROUP."""
+        if not done:
+            return
+        run.to_record.append((token, done))
+        async with run.recording:
+            if not run.to_record:
+                return  # ours went into the record written while we waited
+            taken, run.to_record = run.to_record, []
+            try:
+                await _to_the_end(self._record_all(taken, stats))
+            except BaseException:
+                run.stopped = True  # the others' sends are not recorded either
+                raise
+
+    async def _prepare_batch(self, session: AsyncSession, batch: list[list[int]],
+                             now: datetime, stats: Stats) -> list[_Prepared | None]:
+        """What to send to each recipient of a claimed batch (None: nothing), those rows to
+        skip or hold marked. Rows and what deciding them needs are read for the whole batch:
+        a few queries, not a few per row."""
+        ids = [row_id for ids in batch for row_id in ids]
+        if not ids:
+            return []
+        rows = {row.id: row for row in await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
+        facts = await self._facts(session, list(rows.values()), now)
+        prepared: list[_Prepared | None] = []
+        for recipient in batch:
+            parts: list[tuple[int, Reply]] = []
+            target: _Target | None = None
+            for row_id in recipient:
+                found = await self._prepare(session, rows[row_id], now, facts, stats)
+                if found is not None:
+                    target, reply = found
+                    parts.append((row_id, reply))
+            if target is None:
+                prepared.append(None)
+                continue
+            prepared.append((parts, target))
+            # Under way from now (the next recipient's quota check counts it) until the
+            # sender has counted it (``_deliver``).
+            self._under_way[target.sender.name] += 1
         return prepared
+
+    async def _facts(self, session: AsyncSession, rows: list[OutboxMessage], now: datetime
+                     ) -> _Facts:
+        """Read what deciding these rows needs; the units and members they name are loaded
+        into the session on the way (so ``session.get`` finds them without a query)."""
+        people = {int(r.recipient.partition(":")[2]) for r in rows
+                  if r.recipient.startswith("member:")}
+        on_duty = [r for r in rows if r.occurrence is not None]
+        occ_ids = {r.occurrence_id for r in on_duty}
+        units = {r.occurrence.unit_id for r in on_duty}  # type: ignore[union-attr]
+        if units:
+            list(await session.scalars(select(Unit).where(Unit.id.in_(units))))
+        answers: dict[tuple[int, int], str] = {}
+        accounts: dict[int, list[ChatAccount]] = {}
+        if people:
+            list(await session.scalars(select(Member).where(Member.id.in_(people))))
+            for account in await session.scalars(select(ChatAccount).where(
+                    ChatAccount.member_id.in_(people), ChatAccount.unreachable_since.is_(None),
+            ).order_by(ChatAccount.id)):
+                accounts.setdefault(account.member_id, []).append(account)
+            if occ_ids:
+                answers = {(o, m): a for o, m, a in await session.execute(
+                    select(Response.occurrence_id, Response.member_id, Response.answer).where(
+                        Response.occurrence_id.in_(occ_ids), Response.member_id.in_(people)))}
+        others: dict[tuple[int, str], list[tuple[str, str, datetime]]] = {}
+        staged = [r for r in on_duty if r.kind in _STAGED]
+        if staged:
+            for occ, recipient, kind, status, send_at in await session.execute(
+                select(OutboxMessage.occurrence_id, OutboxMessage.recipient,
+                       OutboxMessage.kind, OutboxMessage.status, OutboxMessage.send_at)
+                .where(OutboxMessage.occurrence_id.in_({r.occurrence_id for r in staged}),
+                       OutboxMessage.recipient.in_({r.recipient for r in staged}),
+                       OutboxMessage.kind.in_([*_STAGED, OutboxKind.later]),
+                       OutboxMessage.send_at > min(r.send_at for r in staged))):
+                others.setdefault((occ, recipient), []).append((kind, status, send_at))
+        return _Facts(answers, others, accounts, await self._used(session, now))
+
+    async def _used(self, session: AsyncSession, now: datetime) -> dict[str, int]:
+        month = usage.month_of(now)
+        return {channel: await usage.sent(session, channel, month)
+                for channel, limit in self.quotas.items() if limit is not None}
 
     async def _send(self, parts: list[tuple[int, Reply]], target: _Target,
                     leading: Leading | None) -> Delivery | None:
@@ -357,15 +452,14 @@ class Dispatcher:
         return await target.sender.send(target.chat_id, [reply])
 
     async def _prepare(
-        self, session: AsyncSession, row_id: int, now: datetime, stats: Stats
+        self, session: AsyncSession, row: OutboxMessage, now: datetime, facts: _Facts,
+        stats: Stats,
     ) -> tuple[_Target, Reply] | None:
         """Where and what to send for one claimed row, or None (skipped or held)."""
-        row = await session.get(OutboxMessage, row_id)
-        assert row is not None
         unit = await self._unit(session, row)
         local_now = now.astimezone(unit.tz)
-        reason = await self._skip_reason(session, row, local_now)
-        target = None if reason else await self._target(session, row)
+        reason = await self._skip_reason(session, row, local_now, facts)
+        target = None if reason else await self._target(session, row, facts)
         if reason is None and target is None:
             reason = "unreachable"
         if reason is None:
@@ -389,34 +483,31 @@ class Dispatcher:
         stats.reasons[reason] = stats.reasons.get(reason, 0) + 1
         return None
 
-    async def _record_all(
-        self, done: list[tuple[list[tuple[int, Reply]], _Target, Delivery]], token: str,
-        stats: Stats,
-    ) -> None:
+    async def _record_all(self, taken: list[tuple[str, list[_Done]]], stats: Stats) -> None:
         """What happened to the sends, in one transaction: the usual case, all sent, in one
-        statement that also checks each claim is still ours."""
-        if not done:
-            return
+        statement per claim that also checks each row is still ours."""
         now = self.app.clock.now()
-        sent = [row_id for parts, _, delivery in done if delivery.outcome == "ok"
-                for row_id, _ in parts]
-        async with self.app.sessions() as session, session.begin():
-            if sent:
-                recorded = set(await session.scalars(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(sent), OutboxMessage.claim_token == token,
-                           OutboxMessage.status == OutboxStatus.sending)
-                    .values(status=OutboxStatus.sent, sent_at=now, claimed_until=None,
-                            claim_token=None, attempts=OutboxMessage.attempts + 1)
-                    .returning(OutboxMessage.id).execution_options(synchronize_session=False)))
-                stats.sent += len(recorded)
-                for row_id in set(sent) - recorded:
-                    self._lost(row_id, stats)
-            for parts, target, delivery in done:
-                if delivery.outcome != "ok":
-                    for row_id, _ in parts:
-                        await self._record_failure(session, row_id, token, target, delivery,
-                                                   stats, now)
+        async with self.app.transaction() as session:
+            for token, done in taken:
+                sent = [row_id for parts, _, delivery in done if delivery.outcome == "ok"
+                        for row_id, _ in parts]
+                if sent:
+                    recorded = set(await session.scalars(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(sent), OutboxMessage.claim_token == token,
+                               OutboxMessage.status == OutboxStatus.sending)
+                        .values(status=OutboxStatus.sent, sent_at=now, claimed_until=None,
+                                claim_token=None, attempts=OutboxMessage.attempts + 1)
+                        .returning(OutboxMessage.id)
+                        .execution_options(synchronize_session=False)))
+                    stats.sent += len(recorded)
+                    for row_id in set(sent) - recorded:
+                        self._lost(row_id, stats)
+                for parts, target, delivery in done:
+                    if delivery.outcome != "ok":
+                        for row_id, _ in parts:
+                            await self._record_failure(session, row_id, token, target,
+                                                       delivery, stats, now)
 
     @staticmethod
     def _lost(row_id: int, stats: Stats) -> None:
@@ -473,7 +564,10 @@ class Dispatcher:
             log.info("member_unreachable", extra={"member_id": member.id,
                                                   "channel": account.channel})
             await session.flush()
-        if await self._reachable(session, member):
+        accounts = list(await session.scalars(select(ChatAccount).where(
+            ChatAccount.member_id == member.id, ChatAccount.unreachable_since.is_(None),
+        ).order_by(ChatAccount.id)))
+        if self._reachable(member, accounts, await self._used(session, now)):
             return True
         if row.occurrence_id is None:
             return False  # a notice to someone who has left: nobody needs to remind them
@@ -488,7 +582,8 @@ class Dispatcher:
         ])
         return False
 
-    async def _target(self, session: AsyncSession, row: OutboxMessage) -> _Target | None:
+    async def _target(self, session: AsyncSession, row: OutboxMessage, facts: _Facts
+                      ) -> _Target | None:
         kind, _, ident = row.recipient.partition(":")
         if kind == "group":
             group = await session.get(GroupChat, int(ident))
@@ -499,23 +594,21 @@ class Dispatcher:
         member = await members.by_id(session, int(ident))
         if member is None:
             return None
-        for account in await self._reachable(session, member):
+        for account in self._reachable(member, facts.accounts.get(member.id, []), facts.used):
             return _Target(self.senders[account.channel], account.chat_id, False, member,
                            account)
         return None
 
-    async def _reachable(self, session: AsyncSession, member: Member) -> list[ChatAccount]:
-        """The member's accounts a sender can reach, the app they chose first: one message
-        goes to one app, not to each."""
-        accounts = await session.scalars(select(ChatAccount).where(
-            ChatAccount.member_id == member.id, ChatAccount.unreachable_since.is_(None),
-        ).order_by(ChatAccount.id))
+    def _reachable(self, member: Member, accounts: list[ChatAccount], used: dict[str, int]
+                   ) -> list[ChatAccount]:
+        """Of the member's accounts not known unreachable, those a sender can reach, the
+        app they chose first: one message goes to one app, not to each."""
         usable = [a for a in accounts if a.channel in self.senders]
         usable.sort(key=lambda a: a.channel != member.preferred_channel)
-        # A channel past its monthly quota carries only what reaches nobody otherwise.
-        now = self.app.clock.now()
-        within = [a for a in usable if not await usage.over(
-            session, a.channel, self.quotas.get(a.channel), now, self._under_way[a.channel])]
+        # A channel past its monthly quota (``used`` this month, with those under way)
+        # carries only what reaches nobody otherwise.
+        within = [a for a in usable if (limit := self.quotas.get(a.channel)) is None
+                  or used.get(a.channel, 0) + self._under_way[a.channel] < limit]
         return within or usable
 
     @staticmethod
@@ -608,7 +701,7 @@ class Dispatcher:
         return None
 
     async def _skip_reason(
-        self, session: AsyncSession, row: OutboxMessage, now: datetime
+        self, session: AsyncSession, row: OutboxMessage, now: datetime, facts: _Facts
     ) -> str | None:
         """Why this row should not be sent; `now` is in the unit's timezone."""
         occ = row.occurrence
@@ -625,36 +718,20 @@ class Dispatcher:
             member = await members.by_id(session, int(row.recipient.partition(":")[2]))
             if member is None or not member.active:
                 return "member removed"
+        others = facts.others.get((occ.id, row.recipient), [])
         if row.kind in (OutboxKind.reminder, OutboxKind.later) and member is not None:
-            answer = await occurrences.response_of(session, occ, member)
-            if answer in (Answer.done, Answer.na):
+            if facts.answers.get((occ.id, member.id)) in (Answer.done, Answer.na):
                 return "answered"
-            if row.kind == OutboxKind.reminder and await self._snoozed(session, row, now):
-                return "snoozed"
-        staged = row.kind in (OutboxKind.reminder, OutboxKind.escalation, OutboxKind.group)
-        later: list[datetime] = []
-        if staged:
-            later = list(await session.scalars(select(OutboxMessage.send_at).where(
-                OutboxMessage.occurrence_id == row.occurrence_id,
-                OutboxMessage.recipient == row.recipient,
-                OutboxMessage.kind == row.kind,
-                OutboxMessage.send_at > row.send_at,
-                OutboxMessage.send_at <= now,
-            ).limit(1)))
+            if row.kind == OutboxKind.reminder and any(
+                    kind == OutboxKind.later and status == OutboxStatus.pending and at > now
+                    for kind, status, at in others):
+                return "snoozed"  # a reminder they asked for comes later
+        staged = row.kind in _STAGED
+        later = [at for kind, _, at in others
+                 if staged and kind == row.kind and row.send_at < at <= now]
         before_due = row.kind == OutboxKind.focal or (
             staged and rec.Stage.parse(row.stage).before_due)
         if rec.stale(before_due=before_due, due_on=occ.due_on, send_at=row.send_at, now=now,
                      later_send_ats=later):
             return "stale"
         return None
-
-    @staticmethod
-    async def _snoozed(session: AsyncSession, row: OutboxMessage, now: datetime) -> bool:
-        pending_later = await session.scalar(select(OutboxMessage.id).where(
-            OutboxMessage.occurrence_id == row.occurrence_id,
-            OutboxMessage.recipient == row.recipient,
-            OutboxMessage.kind == OutboxKind.later,
-            OutboxMessage.status == OutboxStatus.pending,
-            OutboxMessage.send_at > now,
-        ).limit(1))
-        return pending_later is not None

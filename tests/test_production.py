@@ -454,7 +454,8 @@ async def test_a_claim_takes_one_batch(pg_url) -> None:
     try:
         dispatcher = Dispatcher(app, [], render)
         app.clock.set(T0)  # type: ignore[attr-defined]
-        claimed = await dispatcher._claim(T0, "one-token")
+        async with app.transaction() as session:
+            claimed = await dispatcher._claim(session, T0, "one-token")
         assert len(claimed) == dispatcher.batch == 100
         assert await statuses(app) == {"sending": 100, "pending": 150}
     finally:
