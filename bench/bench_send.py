@@ -7,7 +7,8 @@ python-telegram-bot client, the dispatcher sends them all, in two settings:
   enforces Telegram's limits, 30 messages a second overall and one a second per chat, by
   answering 429 past them. Goal: ≥ 28.5 messages/s and no 429.
 - ceiling: answers at once, limits off: our own cost per message. Goal: ≥ 500 messages/s and
-  ≥ 0.5 × a bare python-telegram-bot loop sending the same texts with the same concurrency.
+  ≥ 0.5 × a bare python-telegram-bot loop sending the same messages (text and buttons, as
+  the first run sent them) with the same concurrency.
 
 Each is run beside its baseline (the bare loop), alternated R times; median and spread.
 """
@@ -32,9 +33,10 @@ from telegram import Bot  # noqa: E402
 from telegram.error import RetryAfter  # noqa: E402
 
 from bench.bench_plan import reset_pg  # noqa: E402
-from bot.channels.telegram import TelegramSender  # noqa: E402
+from bot.channels.telegram import TelegramSender, keyboard  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.context import AppContext  # noqa: E402
+from bot.messages import Delivery, Reply  # noqa: E402
 from bot.models import OutboxMessage  # noqa: E402
 from bot.views.reminders import render  # noqa: E402
 from scheduler.clock import FakeClock  # noqa: E402
@@ -84,10 +86,22 @@ async def reset(app: AppContext) -> None:
             next_attempt_at=app.clock.now()))
 
 
-async def ours(app: AppContext, tg: RemoteFake, limits: bool) -> float:
+class Recording(TelegramSender):
+    """Keeps the last message sent to each chat, for the bare loop to send the same."""
+
+    def __init__(self, bot: Bot, into: dict[str, Reply]) -> None:
+        super().__init__(bot)
+        self.into = into
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> Delivery:
+        self.into[chat_id] = replies[-1]
+        return await super().send(chat_id, replies)
+
+
+async def ours(app: AppContext, tg: RemoteFake, limits: bool, sent: dict[str, Reply]) -> float:
     await reset(app)
     async with Bot("1:bench", base_url=tg.bot_api_url) as bot:
-        dispatcher = Dispatcher(app, [TelegramSender(bot)], render)
+        dispatcher = Dispatcher(app, [Recording(bot, sent)], render)
         if not limits:
             dispatcher.limiters = {name: RateLimiter() for name in dispatcher.limiters}
         t0 = time.perf_counter()
@@ -97,22 +111,23 @@ async def ours(app: AppContext, tg: RemoteFake, limits: bool) -> float:
     return stats.sent / seconds
 
 
-async def bare(tg: RemoteFake, n: int, limits: bool) -> float:
-    """python-telegram-bot alone: the same texts, CONCURRENCY at a time, one shared limiter."""
+async def bare(tg: RemoteFake, sent: dict[str, Reply], limits: bool) -> float:
+    """python-telegram-bot alone: the same messages (their buttons built beforehand),
+    CONCURRENCY at a time, one shared limiter."""
     limiter = RateLimiter(per_second=30, chat_interval=1.0) if limits else RateLimiter()
-    chats = deque(range(10_000, 10_000 + n))
+    messages = deque((chat, reply.text, keyboard(reply)) for chat, reply in sent.items())
+    n = len(messages)
     async with Bot("1:bench", base_url=tg.bot_api_url) as bot:
 
         async def worker() -> None:
-            while chats:
-                chat = chats.popleft()
-                await limiter.wait(str(chat))
+            while messages:
+                chat, text, markup = message = messages.popleft()
+                await limiter.wait(chat)
                 try:
-                    await bot.send_message(chat, "Nhắc việc: Báo cáo sơ kết 6 tháng, hạn hôm "
-                                                 "nay.")
+                    await bot.send_message(chat, text, reply_markup=markup)
                 except RetryAfter:  # counted by the fake; sent again after the wait
                     await asyncio.sleep(1)
-                    chats.append(chat)
+                    messages.append(message)
 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
@@ -162,19 +177,21 @@ async def main(n: int, runs: int, pg: str | None) -> None:
             apps[name] = await prepared(url, n)
         results: dict[str, list[float]] = {}
         refused: dict[str, int] = {}
+        sent: dict[str, Reply] = {}  # what ours sent to each chat, for the bare loop
         try:
             for _ in range(runs):
                 for name, app in [*apps.items(), ("bare loop", None)]:
                     async with RemoteFake(0.1, True) as tg:
                         results.setdefault(f"network, {name}", []).append(
-                            await ours(app, tg, True) if app else await bare(tg, n, True))
+                            await ours(app, tg, True, sent) if app
+                            else await bare(tg, sent, True))
                     refused[name] = refused.get(name, 0) + tg.refused
                 async with RemoteFake(0.0, False) as tg:
                     for name, app in apps.items():
                         results.setdefault(f"ceiling, {name}", []).append(
-                            await ours(app, tg, False))
+                            await ours(app, tg, False, sent))
                     results.setdefault("ceiling, bare loop", []).append(
-                        await bare(tg, n, False))
+                        await bare(tg, sent, False))
         finally:
             for app in apps.values():
                 await app.close()
