@@ -63,7 +63,8 @@ async def _handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list
             )
             offered = convo.choices
             inbound = _resolve_number(inbound, offered, caps)
-            member = await members.active_member_for(session, inbound.channel, inbound.user_id)
+            account = await members.active_account_for(session, inbound.channel, inbound.user_id)
+            member = account.member if account is not None else None
             language = member.language if member else normalize_language(
                 inbound.language_hint, app.settings.default_language
             )
@@ -76,7 +77,8 @@ async def _handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list
             elif member is None:
                 await onboarding.stranger(turn)
             else:
-                await members.mark_reachable(session, inbound.channel, inbound.user_id)
+                assert account is not None
+                members.mark_reachable(account)
                 if _wrong_number(turn, offered):
                     return [replace(r, lang=turn.t.lang) for r in turn.replies]  # choices kept
                 await _member_turn(turn)

@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.models import Conversation
+
+_LOCKED = select(Conversation).where(
+    Conversation.channel == bindparam("channel"),
+    Conversation.external_id == bindparam("external_id"),
+).with_for_update().execution_options(populate_existing=True)
 
 
 async def load(
@@ -17,18 +22,17 @@ async def load(
 ) -> Conversation:
     """The person's conversation row, created if new and locked for this turn.
 
-    Insert-or-ignore then SELECT … FOR UPDATE: two processes taking one person's messages at
-    once never race into a unique-key error; the second waits for the first turn to commit.
+    SELECT … FOR UPDATE, and for someone new insert-or-ignore first: two processes taking one
+    person's messages at once never race into a unique-key error; the second waits for the
+    first turn to commit.
     """
-    await insert_ignore(session, Conversation, [{
-        "channel": channel, "external_id": external_id, "state": None, "data": {},
-        "choices": {}, "updated_at": now,
-    }], ["channel", "external_id"])
-    convo = await session.scalar(
-        select(Conversation).where(
-            Conversation.channel == channel, Conversation.external_id == external_id
-        ).with_for_update().execution_options(populate_existing=True)
-    )
+    key = {"channel": channel, "external_id": external_id}
+    convo = await session.scalar(_LOCKED, key)
+    if convo is None:
+        await insert_ignore(session, Conversation, [{
+            **key, "state": None, "data": {}, "choices": {}, "updated_at": now,
+        }], ["channel", "external_id"])
+        convo = await session.scalar(_LOCKED, key)
     assert convo is not None
     return convo
 

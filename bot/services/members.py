@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -40,21 +40,30 @@ async def by_id(session: AsyncSession, member_id: int) -> Member | None:
     return await session.get(Member, member_id)
 
 
+# Built once: every turn looks its sender up (compiled statements are cached by SQLAlchemy
+# anyway; building one costs as much as running it on SQLite).
+_ACCOUNT = select(ChatAccount).where(ChatAccount.channel == bindparam("channel"),
+                                     ChatAccount.external_id == bindparam("external_id"))
+
+
 async def find_account(session: AsyncSession, channel: str, external_id: str) -> ChatAccount | None:
-    return await session.scalar(
-        select(ChatAccount).where(
-            ChatAccount.channel == channel, ChatAccount.external_id == external_id
-        )
-    )
+    """The chat identity, with its member (and the member's unit) loaded."""
+    return await session.scalar(_ACCOUNT, {"channel": channel, "external_id": external_id})
+
+
+async def active_account_for(
+    session: AsyncSession, channel: str, external_id: str
+) -> ChatAccount | None:
+    """The chat identity if it belongs to an active member."""
+    account = await find_account(session, channel, external_id)
+    return account if account is not None and account.member.active else None
 
 
 async def active_member_for(
     session: AsyncSession, channel: str, external_id: str
 ) -> Member | None:
-    account = await find_account(session, channel, external_id)
-    if account is None or not account.member.active:
-        return None
-    return account.member
+    account = await active_account_for(session, channel, external_id)
+    return account.member if account is not None else None
 
 
 async def link_account(
@@ -68,14 +77,10 @@ async def link_account(
         await session.flush()
 
 
-async def mark_reachable(session: AsyncSession, channel: str, external_id: str) -> None:
+def mark_reachable(account: ChatAccount) -> None:
     """They wrote to us, so they no longer block the bot: reminders may reach them again."""
-    await session.execute(
-        update(ChatAccount)
-        .where(ChatAccount.channel == channel, ChatAccount.external_id == external_id,
-               ChatAccount.unreachable_since.is_not(None))
-        .values(unreachable_since=None)
-    )
+    if account.unreachable_since is not None:
+        account.unreachable_since = None
 
 
 async def register(
