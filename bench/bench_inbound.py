@@ -8,7 +8,7 @@ each in its own process, on the same web server and route:
 - vstbpn: the real channel (TelegramChannel in webhook mode), the real router and database
   (a SQLite file, or a scratch database created on the PostgreSQL server of ``--pg``);
 - vstbpn + gc.freeze(): the same, the objects alive after start-up frozen out of the
-  collector's full scans (what `vstbpn run` does not do yet);
+  collector's full scans (as `vstbpn run` does);
 - vstbpn one at a time: the same, one update at a time, as before (PerPerson(1));
 - PTB echo: a bare python-telegram-bot Application answering each text with itself, with
   PTB's default (one update at a time) and with concurrent_updates=64.
@@ -209,7 +209,7 @@ async def serve(kind: str, port: int, api: str, database: str) -> None:
         stats.reset()
         await web.start()
         await start_channel(app, channel)
-        if kind == "vstbpn-gc":  # what `vstbpn run` would do with gc.freeze() once started
+        if kind == "vstbpn-gc":  # as `vstbpn run` does once started
             gc.collect()
             gc.freeze()
         ready.set()
