@@ -162,15 +162,20 @@ async def insert_ignore(
 
 
 async def insert_new(
-    session: AsyncSession, model: type, rows: list[dict], conflict: list[str] | None
+    session: AsyncSession, model: type, rows: list[dict], conflict: list[str] | None,
+    returning: list[str] | None = None,
 ) -> list[Any]:
-    """As ``insert_ignore``, returning the primary keys of the rows it inserted."""
+    """As ``insert_ignore``, returning the primary keys of the rows it inserted (or, with
+    ``returning``, those columns of them, as rows)."""
     if not rows:
         return []
     table = model.__table__  # type: ignore[attr-defined]
     stmt = _dialect_insert(session.bind.dialect.name)(table).on_conflict_do_nothing(
-        index_elements=conflict).returning(*table.primary_key.columns)
-    return list((await session.execute(stmt, rows)).scalars())
+        index_elements=conflict)
+    if returning is None:
+        return list((await session.execute(
+            stmt.returning(*table.primary_key.columns), rows)).scalars())
+    return list(await session.execute(stmt.returning(*(table.c[c] for c in returning)), rows))
 
 
 async def insert_fresh(session: AsyncSession, model: type, rows: list[dict]) -> int:

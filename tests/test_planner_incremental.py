@@ -96,3 +96,31 @@ async def test_a_run_with_nothing_changed_reads_only_the_change_marks(app, clock
     # The change marks, and the unit list (a new unit may have come): no duty, member or
     # outbox query when no send falls into the five new minutes.
     assert len(statements) <= 2, statements
+
+
+async def test_nobody_is_planned_what_fell_due_before_they_joined(app, clock) -> None:
+    """The window reaches a week back (a restart sends what is still useful): someone who
+    joined long before gets every stage in it, someone who joined inside it only those
+    after they joined."""
+    from bot.models import Occurrence, OutboxMessage
+
+    planned_at = datetime(2026, 2, 26, 7, 0, tzinfo=VN)  # Thursday
+    unit = await add_unit(app, "Sở Tư pháp")
+    clock.set(planned_at - timedelta(days=60))
+    old = await add_tg_member(app, unit, Role.member, "Cán bộ cũ", 300)
+    async with app.sessions() as session, session.begin():
+        await duties.add_deadline(
+            session, unit_id=unit, title="Báo cáo nhanh", now=clock.now(),
+            due_on=date(2026, 2, 26), stages="-3,0", responsible=Responsible.everyone)
+    clock.set(datetime(2026, 2, 24, 12, 0, tzinfo=VN))
+    new = await add_tg_member(app, unit, Role.member, "Cán bộ mới", 301)
+    clock.set(planned_at)
+    assert await planner.plan(app) > 0
+    async with app.sessions() as session:
+        rows = list(await session.execute(
+            select(OutboxMessage.recipient, OutboxMessage.stage)
+            .join(Occurrence, Occurrence.id == OutboxMessage.occurrence_id)
+            .join(Duty, Duty.id == Occurrence.duty_id)
+            .where(OutboxMessage.kind == "reminder", Duty.kind == "deadline")))
+    stages = {who: sorted(s for r, s in rows if r == f"member:{who}") for who in (old, new)}
+    assert stages == {old: ["before-3", "due"], new: ["due"]}  # -3 was Monday 23/2

@@ -33,14 +33,15 @@ async def store(
 
 async def store_many(
     session: AsyncSession, items: Iterable[tuple[int, int, rec.Occurrence]], now: datetime
-) -> set[int]:
+) -> dict[tuple[int, int, str], int]:
     """Store due dates of several units (unit id, duty id, due date) at once, as ``store``;
-    returns the ids of the occurrences that were new."""
-    return set(await insert_new(session, Occurrence, [
-        {"duty_id": duty_id, "unit_id": unit_id, "key": occ.key, "starts_on": occ.starts_on,
-         "due_on": occ.due_on, "status": OccurrenceStatus.open, "created_at": now}
-        for unit_id, duty_id, occ in items
-    ], ["duty_id", "unit_id", "key"]))
+    returns the ids of those that were new, by (unit id, duty id, key)."""
+    return {(unit_id, duty_id, key): occ_id for occ_id, unit_id, duty_id, key in await insert_new(
+        session, Occurrence, [
+            {"duty_id": duty_id, "unit_id": unit_id, "key": occ.key, "starts_on": occ.starts_on,
+             "due_on": occ.due_on, "status": OccurrenceStatus.open, "created_at": now}
+            for unit_id, duty_id, occ in items
+        ], ["duty_id", "unit_id", "key"], returning=["id", "unit_id", "duty_id", "key"])}
 
 
 async def ensure(session: AsyncSession, unit_id: int, item: DutyDate, now: datetime) -> Occurrence:
