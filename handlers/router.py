@@ -69,6 +69,7 @@ async def _handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list
                 inbound.language_hint, app.settings.default_language
             )
             turn = Turn(app, session, inbound, caps, convo, now, Translator(language), member)
+            wrong = False
             if expired and member is not None:
                 turn.say(turn._("The unfinished dialogue from before was closed after a long "
                                 "pause; nothing from it was saved."))
@@ -79,16 +80,17 @@ async def _handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list
             else:
                 assert account is not None
                 members.mark_reachable(account)
-                if _wrong_number(turn, offered):
-                    return [replace(r, lang=turn.t.lang) for r in turn.replies]  # choices kept
-                await _member_turn(turn)
-            if not caps.buttons:
-                convo.choices = numbered_values(turn.replies)
-            if convo.state is not None:
-                convo.updated_at = now  # the dialogue is alive: its expiry starts again
-            conversations.forget_failures(convo)
-            metrics.UPDATES.labels(inbound.channel, "ok").inc()
-            return [replace(r, lang=turn.t.lang) for r in turn.replies]
+                wrong = _wrong_number(turn, offered)  # then the choices are kept
+                if not wrong:
+                    await _member_turn(turn)
+            if not wrong:
+                if not caps.buttons:
+                    convo.choices = numbered_values(turn.replies)
+                if convo.state is not None:
+                    convo.updated_at = now  # the dialogue is alive: its expiry starts again
+                conversations.forget_failures(convo)
+        metrics.UPDATES.labels(inbound.channel, "ok").inc()  # once committed
+        return [replace(r, lang=turn.t.lang) for r in turn.replies]
     except Exception:
         log.exception("handler_failed", extra={"channel": inbound.channel})
         closed = await _count_failure(app, inbound, now)

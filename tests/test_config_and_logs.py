@@ -119,7 +119,7 @@ async def test_a_database_error_logs_no_member_text(app, monkeypatch) -> None:
     async def broken(session, channel: str, external_id: str):
         await session.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": secret})
 
-    monkeypatch.setattr(members, "active_member_for", broken)
+    monkeypatch.setattr(members, "active_account_for", broken)
     stream = io.StringIO()
     monkeypatch.setattr("sys.stderr", stream)
     setup_logging("DEBUG", "json", [])
