@@ -119,6 +119,7 @@ class _Run:
     claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
     to_record: list[tuple[str, list[_Done]]] = field(default_factory=list)  # token, sends
     recording: asyncio.Lock = field(default_factory=asyncio.Lock)
+    sent: asyncio.Event = field(default_factory=asyncio.Event)  # a group is done
 
 
 @dataclass
@@ -217,10 +218,23 @@ class Dispatcher:
             while not run.stopped:
                 await claim_more()
                 if not run.waiting:
-                    return
+                    if not run.more or self._paused():
+                        return
+                    # The claim held only rows to people already under way, or none to
+                    # send: claim again, once one of those sends is done.
+                    if run.busy:
+                        run.sent.clear()
+                        await run.sent.wait()
+                    continue
                 group = run.waiting.popleft()
-                left = await self._deliver(run, group, stats, leading)
-                run.busy.difference_update(group.recipients)
+                try:
+                    left = await self._deliver(run, group, stats, leading)
+                except BaseException:
+                    run.stopped = True  # the others stop too, rather than wait on this one
+                    raise
+                finally:
+                    run.busy.difference_update(group.recipients)
+                    run.sent.set()
                 if left is not None or self._paused():
                     run.stopped = True
                     run.unsent.append((group.token, left or []))
@@ -254,11 +268,11 @@ class Dispatcher:
             if later:
                 await self._give_back(session, later, token)
             ready = [r for r in by_recipient if r not in run.busy]
-            run.busy.update(ready)
             prepared = await self._prepare_batch(
                 session, [by_recipient[r] for r in ready], now, stats)
-        return bool(later) or len(claimed) == self.batch, [
-            (r, p) for r, p in zip(ready, prepared, strict=True) if p is not None]
+        to_send = [(r, p) for r, p in zip(ready, prepared, strict=True) if p is not None]
+        run.busy.update(r for r, _ in to_send)  # queued from now until sent
+        return bool(later) or len(claimed) == self.batch, to_send
 
     async def _claim(self, session: AsyncSession, now: datetime, token: str
                      ) -> list[tuple[int, str]]:

@@ -352,3 +352,18 @@ async def test_concurrent_senders_keep_each_chats_order_across_claims(app, clock
     for texts in sender.texts.values():
         assert len(texts) == 3
         assert "sơ kết 6 tháng" in texts[0] and "thứ hai" in texts[1] and "thứ ba" in texts[2]
+
+
+async def test_a_claim_with_nothing_to_send_does_not_end_the_run(app, clock) -> None:
+    """The first rows in line are all skipped (their people left): the senders claim on
+    and send what comes after them in the same run, not a minute later."""
+    await due_reminders(app, clock, 8)
+    async with app.sessions() as session, session.begin():
+        first = list(await session.scalars(select(Member).order_by(Member.id).limit(5)))
+        for member in first:
+            member.active = False
+    sender = FakeSender()
+    stats = await fast_dispatcher(app, sender, batch=2, concurrency=1).run_once()
+    assert (stats.sent, stats.skipped) == (3, 5)
+    assert stats.reasons == {"member removed": 5}
+    assert len(sender.sent) == 3
