@@ -57,13 +57,13 @@ async def _handle(app: AppContext, inbound: Inbound, caps: Capabilities) -> list
     now = app.clock.now()
     try:
         async with app.sessions() as session, session.begin():
-            convo = await conversations.load(session, inbound.channel, inbound.user_id, now)
+            convo, account = await conversations.load_for_turn(
+                session, inbound.channel, inbound.user_id, now)
             expired = conversations.expire(
                 convo, now, timedelta(hours=app.settings.dialogue_timeout_hours)
             )
             offered = convo.choices
             inbound = _resolve_number(inbound, offered, caps)
-            account = await members.active_account_for(session, inbound.channel, inbound.user_id)
             member = account.member if account is not None else None
             language = member.language if member else normalize_language(
                 inbound.language_hint, app.settings.default_language

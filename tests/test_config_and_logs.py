@@ -111,15 +111,15 @@ async def test_a_database_error_logs_no_member_text(app, monkeypatch) -> None:
 
     from bot.channels.console import CAPS
     from bot.messages import Inbound
-    from bot.services import members
+    from bot.services import conversations
     from handlers.router import handle
 
     secret = "bí mật 0912345678"
 
-    async def broken(session, channel: str, external_id: str):
+    async def broken(session, channel: str, external_id: str, now):
         await session.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": secret})
 
-    monkeypatch.setattr(members, "active_account_for", broken)
+    monkeypatch.setattr(conversations, "load_for_turn", broken)
     stream = io.StringIO()
     monkeypatch.setattr("sys.stderr", stream)
     setup_logging("DEBUG", "json", [])

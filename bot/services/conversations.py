@@ -5,16 +5,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
-from bot.models import Conversation
+from bot.models import ChatAccount, Conversation
 
 _LOCKED = select(Conversation).where(
     Conversation.channel == bindparam("channel"),
     Conversation.external_id == bindparam("external_id"),
 ).with_for_update().execution_options(populate_existing=True)
+# The same row with the person's chat account (and its member), for a turn: one statement.
+_LOCKED_WITH_ACCOUNT = select(Conversation, ChatAccount).outerjoin(ChatAccount, and_(
+    ChatAccount.channel == Conversation.channel,
+    ChatAccount.external_id == Conversation.external_id,
+)).where(
+    Conversation.channel == bindparam("channel"),
+    Conversation.external_id == bindparam("external_id"),
+).with_for_update(of=Conversation).execution_options(populate_existing=True)
 
 
 async def load(
@@ -29,12 +37,31 @@ async def load(
     key = {"channel": channel, "external_id": external_id}
     convo = await session.scalar(_LOCKED, key)
     if convo is None:
-        await insert_ignore(session, Conversation, [{
-            **key, "state": None, "data": {}, "choices": {}, "updated_at": now,
-        }], ["channel", "external_id"])
+        await _create(session, key, now)
         convo = await session.scalar(_LOCKED, key)
     assert convo is not None
     return convo
+
+
+async def load_for_turn(
+    session: AsyncSession, channel: str, external_id: str, now: datetime
+) -> tuple[Conversation, ChatAccount | None]:
+    """As ``load``, with the person's chat account if it belongs to an active member, read
+    in the same statement: every turn needs both."""
+    key = {"channel": channel, "external_id": external_id}
+    found = (await session.execute(_LOCKED_WITH_ACCOUNT, key)).first()
+    if found is None:
+        await _create(session, key, now)
+        found = (await session.execute(_LOCKED_WITH_ACCOUNT, key)).first()
+    assert found is not None
+    convo, account = found
+    return convo, account if account is not None and account.member.active else None
+
+
+async def _create(session: AsyncSession, key: dict[str, str], now: datetime) -> None:
+    await insert_ignore(session, Conversation, [{
+        **key, "state": None, "data": {}, "choices": {}, "updated_at": now,
+    }], ["channel", "external_id"])
 
 
 def expire(convo: Conversation, now: datetime, timeout: timedelta) -> bool:
