@@ -1,18 +1,18 @@
 """The dispatcher: claims due outbox rows, sends them, and records what happened.
 
-Each row is claimed (status 'sending', a lease, and a token naming this claim), sent with no
-database transaction open, and then recorded in its own transaction. Just before sending, the
-dispatcher checks the token and renews the lease: no other process can take the row while it
-is being sent, and one whose claim was taken over (its lease ran out) is neither sent nor
-recorded. With a ``leading`` check, it also stops before the next send once it is no longer
-the leader, handing its unsent claims back.
+Rows are claimed a batch at a time (status 'sending', a lease, and a token naming this claim)
+and prepared in the same transaction; they are sent with no database transaction open, and
+then recorded, only where they still carry the token. No other process can take a row while
+its lease runs; a send that would start after the lease ran out is not made (the row may be
+another's by then), and a row taken over is never recorded over. With a ``leading`` check,
+the dispatcher also stops before the next send once it is no longer the leader, handing its
+unsent claims back.
 
-So a kill, crash or outage between a send and its record repeats the messages then under
-way (sent but not recorded; at most ``concurrency`` of them) once the lease runs out; nothing
-is lost, and a leadership change adds no other repeats. This holds while a send (limiter wait
-included) takes less than LEASE and the processes' clocks agree to well within it. Stale rows
-are skipped, not sent late; rows that come due outside the send window wait for the next
-working morning.
+So a kill, crash or outage between a send and its record repeats the messages then sent and
+not yet recorded (at most CONCURRENCY × GROUP) once the lease runs out; nothing is lost, and
+a leadership change adds no other repeats. This holds while a batch is sent within LEASE and
+the processes' clocks agree to well within it. Stale rows are skipped, not sent late; rows
+that come due outside the send window wait for the next working morning.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from bot.models import (
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
-    Response,
     Role,
     SubmissionStatus,
     Unit,
@@ -426,14 +425,9 @@ class Dispatcher:
         accounts: dict[int, list[ChatAccount]] = {}
         if people:
             list(await session.scalars(select(Member).where(Member.id.in_(people))))
-            for account in await session.scalars(select(ChatAccount).where(
-                    ChatAccount.member_id.in_(people), ChatAccount.unreachable_since.is_(None),
-            ).order_by(ChatAccount.id)):
-                accounts.setdefault(account.member_id, []).append(account)
+            accounts = await members.reachable_accounts(session, people)
             if occ_ids:
-                answers = {(o, m): a for o, m, a in await session.execute(
-                    select(Response.occurrence_id, Response.member_id, Response.answer).where(
-                        Response.occurrence_id.in_(occ_ids), Response.member_id.in_(people)))}
+                answers = await occurrences.answers_of(session, occ_ids, people)
         others: dict[tuple[int, str], list[tuple[str, str, datetime]]] = {}
         staged = [r for r in on_duty if r.kind in _STAGED]
         if staged:
@@ -578,9 +572,7 @@ class Dispatcher:
             log.info("member_unreachable", extra={"member_id": member.id,
                                                   "channel": account.channel})
             await session.flush()
-        accounts = list(await session.scalars(select(ChatAccount).where(
-            ChatAccount.member_id == member.id, ChatAccount.unreachable_since.is_(None),
-        ).order_by(ChatAccount.id)))
+        accounts = (await members.reachable_accounts(session, [member.id])).get(member.id, [])
         if self._reachable(member, accounts, await self._used(session, now)):
             return True
         if row.occurrence_id is None:

@@ -571,14 +571,14 @@ async def _store(session: AsyncSession, batches: list[tuple[int, Batch]],
                 .where(Occurrence.unit_id.in_({uid for uid, _, _ in known}),
                        Occurrence.key.in_({key for _, _, key in known})))
             if status == OccurrenceStatus.open)
-    fresh_ids = set(new.values())
     fresh: list[dict[str, Any]] = []  # of occurrences stored just now: nothing to conflict
     again: list[dict[str, Any]] = []
     for uid, b in batches:
-        occ_id = open_ids.get((uid, b.duty.id, b.occurrence.key))
+        key = (uid, b.duty.id, b.occurrence.key)
+        occ_id = open_ids.get(key)
         if occ_id is None:
             continue
-        rows = fresh if occ_id in fresh_ids else again
+        rows = fresh if key in new else again
         base = outbox.row(occ_id, "", b.kind, b.stage, b.send_at, now)
         rows.extend({**base, "recipient": outbox.member_recipient(m.id)} for m in b.members)
         rows.extend({**base, "recipient": outbox.group_recipient(g.id)} for g in b.groups)

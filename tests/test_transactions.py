@@ -55,7 +55,8 @@ async def test_a_failed_transaction_gives_the_turn_back(sqlite_app) -> None:
         async with app.transaction() as session:
             await units.add_unit(session, "Vụ Pháp chế", app.clock.now(), None)
             raise RuntimeError("a turn that fails")
-    async with app.transaction() as session:  # not left waiting
+    assert app.writer is not None and not app.writer.locked()
+    async with app.transaction() as session:
         assert list(await session.scalars(select(Unit.name))) == []  # rolled back
 
 

@@ -16,13 +16,10 @@ _LOCKED = select(Conversation).where(
     Conversation.external_id == bindparam("external_id"),
 ).with_for_update().execution_options(populate_existing=True)
 # The same row with the person's chat account (and its member), for a turn: one statement.
-_LOCKED_WITH_ACCOUNT = select(Conversation, ChatAccount).outerjoin(ChatAccount, and_(
+_LOCKED_WITH_ACCOUNT = _LOCKED.add_columns(ChatAccount).outerjoin(ChatAccount, and_(
     ChatAccount.channel == Conversation.channel,
     ChatAccount.external_id == Conversation.external_id,
-)).where(
-    Conversation.channel == bindparam("channel"),
-    Conversation.external_id == bindparam("external_id"),
-).with_for_update(of=Conversation).execution_options(populate_existing=True)
+)).with_for_update(of=Conversation)
 
 
 async def load(
@@ -34,13 +31,7 @@ async def load(
     person's messages at once never race into a unique-key error; the second waits for the
     first turn to commit.
     """
-    key = {"channel": channel, "external_id": external_id}
-    convo = await session.scalar(_LOCKED, key)
-    if convo is None:
-        await _create(session, key, now)
-        convo = await session.scalar(_LOCKED, key)
-    assert convo is not None
-    return convo
+    return (await _locked(session, _LOCKED, channel, external_id, now))[0]
 
 
 async def load_for_turn(
@@ -48,20 +39,21 @@ async def load_for_turn(
 ) -> tuple[Conversation, ChatAccount | None]:
     """As ``load``, with the person's chat account if it belongs to an active member, read
     in the same statement: every turn needs both."""
-    key = {"channel": channel, "external_id": external_id}
-    found = (await session.execute(_LOCKED_WITH_ACCOUNT, key)).first()
-    if found is None:
-        await _create(session, key, now)
-        found = (await session.execute(_LOCKED_WITH_ACCOUNT, key)).first()
-    assert found is not None
-    convo, account = found
+    convo, account = await _locked(session, _LOCKED_WITH_ACCOUNT, channel, external_id, now)
     return convo, account if account is not None and account.member.active else None
 
 
-async def _create(session: AsyncSession, key: dict[str, str], now: datetime) -> None:
-    await insert_ignore(session, Conversation, [{
-        **key, "state": None, "data": {}, "choices": {}, "updated_at": now,
-    }], ["channel", "external_id"])
+async def _locked(session: AsyncSession, statement: Any, channel: str, external_id: str,
+                  now: datetime) -> Any:
+    key = {"channel": channel, "external_id": external_id}
+    found = (await session.execute(statement, key)).first()
+    if found is None:
+        await insert_ignore(session, Conversation, [{
+            **key, "state": None, "data": {}, "choices": {}, "updated_at": now,
+        }], ["channel", "external_id"])
+        found = (await session.execute(statement, key)).first()
+    assert found is not None
+    return found
 
 
 def expire(convo: Conversation, now: datetime, timeout: timedelta) -> bool:

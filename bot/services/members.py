@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func, select
@@ -141,6 +142,17 @@ async def channels_of(session: AsyncSession, member: Member) -> list[str]:
     found = await session.scalars(select(ChatAccount.channel).where(
         ChatAccount.member_id == member.id).order_by(ChatAccount.id))
     return list(dict.fromkeys(found))
+
+
+async def reachable_accounts(session: AsyncSession, member_ids: Iterable[int]
+                             ) -> dict[int, list[ChatAccount]]:
+    """Each member's chat accounts not known to be unreachable, the first joined first."""
+    found: dict[int, list[ChatAccount]] = {}
+    for account in await session.scalars(select(ChatAccount).where(
+            ChatAccount.member_id.in_(member_ids), ChatAccount.unreachable_since.is_(None),
+    ).order_by(ChatAccount.id)):
+        found.setdefault(account.member_id, []).append(account)
+    return found
 
 
 def reminder_channel(member: Member, channels: list[str]) -> str | None:

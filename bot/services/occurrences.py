@@ -81,9 +81,12 @@ async def answer(
     await session.flush()
 
 
-async def response_of(session: AsyncSession, occ: Occurrence, member: Member) -> str | None:
-    return await session.scalar(select(Response.answer).where(
-        Response.occurrence_id == occ.id, Response.member_id == member.id))
+async def answers_of(session: AsyncSession, occurrence_ids: Iterable[int],
+                     member_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+    """The members' answers to these occurrences, by (occurrence id, member id)."""
+    return {(o, m): a for o, m, a in await session.execute(
+        select(Response.occurrence_id, Response.member_id, Response.answer).where(
+            Response.occurrence_id.in_(occurrence_ids), Response.member_id.in_(member_ids)))}
 
 
 async def reopen(session: AsyncSession, occ: Occurrence, member: Member) -> None:

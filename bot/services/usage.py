@@ -57,9 +57,3 @@ async def _warn(session: AsyncSession, channel: str, month: str, level: int, tot
                    payload={"channel": channel, "month": month, "sent": total, "limit": limit})
         for member_id in admins
     ])
-
-
-async def over(session: AsyncSession, channel: str, limit: int | None, now: datetime,
-               pending: int = 0) -> bool:
-    """Whether the month's messages, with ``pending`` more under way, reached the limit."""
-    return limit is not None and await sent(session, channel, month_of(now)) + pending >= limit
