@@ -124,3 +124,40 @@ async def test_nobody_is_planned_what_fell_due_before_they_joined(app, clock) ->
             .where(OutboxMessage.kind == "reminder", Duty.kind == "deadline")))
     stages = {who: sorted(s for r, s in rows if r == f"member:{who}") for who in (old, new)}
     assert stages == {old: ["before-3", "due"], new: ["due"]}  # -3 was Monday 23/2
+
+
+async def test_the_collector_waits_while_planning_and_runs_again_after(app, clock) -> None:
+    """A plan pauses the cyclic collector (a nation's plan spent a fifth of its time in it)
+    and gives it back afterwards, also when the run fails."""
+    import gc
+
+    from sqlalchemy import event
+
+    clock.set(START)
+    unit = await add_unit(app, "Sở Tư pháp")
+    await add_tg_member(app, unit, Role.focal, "Đầu mối", 200)
+    clock.advance(timedelta(days=3))
+    seen: list[bool] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        if fail and statement.startswith("INSERT INTO outbox"):
+            raise RuntimeError("the disk is full")
+
+    fail = True
+    event.listen(app.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert gc.isenabled()
+        try:
+            await planner.Planner(app).run()
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("the run did not fail")
+        assert seen and not any(seen)  # paused for every statement of the run
+        assert gc.isenabled()  # and back after the failure
+        fail = False
+        assert await planner.Planner(app).run() > 0
+        assert gc.isenabled()
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", record)
