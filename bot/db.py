@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot import sqlite
 from bot.config import SettingsError, default_database_path, safe_url, sqlite_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,8 +39,11 @@ def make_engine(url: str) -> AsyncEngine:
     # plan made blind to them; for a report over a whole year that plan reads the table
     # instead of one index, 4 s instead of 1 s (bench/README.md, "Roll-up"). Always plan
     # with the values (PostgreSQL 12 or later).
-    options = ({"connect_args": {"server_settings": {"plan_cache_mode": "force_custom_plan"}}}
-               if url.startswith("postgresql+asyncpg") else {})
+    options: dict[str, Any] = (
+        {"connect_args": {"server_settings": {"plan_cache_mode": "force_custom_plan"}}}
+        if url.startswith("postgresql+asyncpg") else {})
+    if path is not None:
+        options["async_creator"] = sqlite.connector(path)
     try:
         # hide_parameters: an error message never carries what a member typed.
         engine = create_async_engine(
