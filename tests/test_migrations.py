@@ -30,6 +30,34 @@ async def test_upgrade_from_empty_to_head_and_back(database_url: str) -> None:
         await engine.dispose()
 
 
+def test_a_start_on_an_up_to_date_database_does_not_load_alembic(tmp_path) -> None:
+    """Alembic's 10 MB are loaded to migrate, not for every start."""
+    import subprocess
+    import sys
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    script = (
+        "import asyncio, sys\n"
+        "from bot.config import Settings\n"
+        "from bot.context import AppContext\n"
+        "async def main():\n"
+        "    app = await AppContext.create(Settings(database_url=sys.argv[1], _env_file=None))\n"
+        "    await app.close()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n")
+    runs = [subprocess.run([sys.executable, "-c", script, url], capture_output=True,
+                           text=True, timeout=60) for _ in range(2)]
+    assert [r.stdout.strip() for r in runs] == ["True", "False"], [r.stderr for r in runs]
+
+
+def test_the_schema_head_is_the_newest_migration() -> None:
+    """Starting on an up-to-date database trusts db.SCHEMA_HEAD instead of loading Alembic:
+    a new migration must move it."""
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(db.alembic_config()).get_current_head() == db.SCHEMA_HEAD
+
+
 async def test_models_match_migrations(database_url: str) -> None:
     """A model change without a migration fails here (autogenerate finds no difference)."""
     from alembic.autogenerate import compare_metadata
