@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from sqlalchemy import inspect
 
 from bot import db
@@ -31,10 +34,7 @@ async def test_upgrade_from_empty_to_head_and_back(database_url: str) -> None:
 
 
 def test_a_start_on_an_up_to_date_database_does_not_load_alembic(tmp_path) -> None:
-    """Alembic's 10 MB are loaded to migrate, not for every start."""
-    import subprocess
-    import sys
-
+    """Alembic's ~7 MB are loaded to migrate, not for every start."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     script = (
         "import asyncio, sys\n"
