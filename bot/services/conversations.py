@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.models import ChatAccount, Conversation
+from bot.services import members
 
 _LOCKED = select(Conversation).where(
     Conversation.channel == bindparam("channel"),
@@ -40,7 +41,7 @@ async def load_for_turn(
     """As ``load``, with the person's chat account if it belongs to an active member, read
     in the same statement: every turn needs both."""
     convo, account = await _locked(session, _LOCKED_WITH_ACCOUNT, channel, external_id, now)
-    return convo, account if account is not None and account.member.active else None
+    return convo, members.if_active(account)
 
 
 async def _locked(session: AsyncSession, statement: Any, channel: str, external_id: str,

@@ -52,11 +52,16 @@ async def find_account(session: AsyncSession, channel: str, external_id: str) ->
     return await session.scalar(_ACCOUNT, {"channel": channel, "external_id": external_id})
 
 
+def if_active(account: ChatAccount | None) -> ChatAccount | None:
+    """The chat identity if it belongs to an active member."""
+    return account if account is not None and account.member.active else None
+
+
 async def active_member_for(
     session: AsyncSession, channel: str, external_id: str
 ) -> Member | None:
-    account = await find_account(session, channel, external_id)
-    return account.member if account is not None and account.member.active else None
+    account = if_active(await find_account(session, channel, external_id))
+    return account.member if account is not None else None
 
 
 async def link_account(
