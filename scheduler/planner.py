@@ -453,6 +453,7 @@ class Planner:
         self.cal = cal or app.calendar
         self.snapshot: Snapshot | None = None
         self.planned_to: datetime | None = None  # the window's end at the last run
+        self.full_runs = 0  # runs that read every unit afresh
         # Monthly summaries (time zone, month) planned for every unit already: they enter
         # the window with the month, not with their moment, so slices do not find them.
         self.summaries: set[tuple[str, str]] = set()
@@ -490,6 +491,8 @@ class Planner:
             self.snapshot = None  # a failed run: the next plans everything from the database
             raise
         self.planned_to = end
+        if full:
+            self.full_runs += 1
         if added:
             log.info("planned", extra={"rows": added, "replanned_units": len(again)})
         return added

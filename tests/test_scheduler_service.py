@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -46,9 +47,17 @@ async def test_jobs_plan_and_send(app, clock, tg_sender, tg_api) -> None:
         async with app.sessions() as session:
             return await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
 
-    await service.plan()
-    planned = await outbox_rows()
-    await service.plan()
+    frozen = gc.get_freeze_count()
+    try:
+        await service.plan()
+        # the first plan's snapshot lives on: frozen out of the collector's full scans
+        after_first = gc.get_freeze_count()
+        assert after_first > frozen
+        planned = await outbox_rows()
+        await service.plan()
+        assert gc.get_freeze_count() <= after_first  # a replan freezes nothing more
+    finally:
+        gc.unfreeze()
     assert planned >= 1 and await outbox_rows() == planned  # planning twice adds nothing
     await service.dispatch()
     await service.stop()
