@@ -40,6 +40,7 @@ from bot.models import Member, Occurrence, OutboxMessage, Unit  # noqa: E402
 from bot.services import duties  # noqa: E402
 from scheduler import planner  # noqa: E402
 from scheduler.clock import FakeClock  # noqa: E402
+from scheduler.service import freeze_survivors  # noqa: E402
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 JOINED = datetime(2026, 1, 5, 9, tzinfo=VN)
@@ -96,8 +97,17 @@ async def measure(url: str, step: str) -> dict[str, float]:
         if step == "floor":
             return await floor(app)
         plans = planner.Planner(app)
+        pauses: dict[str, float] = {}
+        if step == "replan":  # as `vstbpn run` does once started
+            gc.collect()
+            gc.freeze()
         if step != "first":
             await plans.run()  # the process's first run (its own start-up)
+            if step == "replan":  # a full collection with the snapshot alive, then frozen
+                gc.collect()  # the first run's garbage
+                pauses["gc_ms"] = _timed_collection()
+                freeze_survivors()  # as the scheduler does after a full plan
+                pauses["gc_frozen_ms"] = _timed_collection()
             clock.set(AT + timedelta(minutes=5))
             if step == "change":
                 async with app.sessions() as session, session.begin():
@@ -108,9 +118,15 @@ async def measure(url: str, step: str) -> dict[str, float]:
         t0 = time.perf_counter()
         added = await plans.run()
         seconds = time.perf_counter() - t0
-        return {"seconds": seconds, "statements": statements, "rows": added}
+        return {"seconds": seconds, "statements": statements, "rows": added, **pauses}
     finally:
         await app.close()
+
+
+def _timed_collection() -> float:
+    t0 = time.perf_counter()
+    gc.collect()
+    return (time.perf_counter() - t0) * 1000
 
 
 async def floor(app: AppContext) -> dict[str, float]:
@@ -177,6 +193,11 @@ def main() -> None:
         print(f"  {step:7} {statistics.median(secs):8.2f} s{spread}  "
               f"{int(found[0]['statements']):6} statements  {int(found[0]['rows']):8} rows  "
               f"peak RSS {max(r['rss_mb'] for r in found):.0f} MB")
+    pauses = results["replan"]
+    print(f"  a full collection after the first plan: "
+          f"{statistics.median(r['gc_ms'] for r in pauses):.0f} ms, "
+          f"{statistics.median(r['gc_frozen_ms'] for r in pauses):.1f} ms with the snapshot "
+          f"frozen (as the scheduler does)")
 
 
 async def clear(url: str) -> None:

@@ -225,7 +225,7 @@ class SchedulerService:
                 full_runs = self.planner.full_runs
                 added = await self.planner.run()
                 if self.planner.full_runs != full_runs:
-                    _freeze_survivors()
+                    freeze_survivors()
                 metrics.REMINDERS.labels("planned", "").inc(added)
                 await self._purge()
         except Exception:
@@ -279,7 +279,7 @@ class SchedulerService:
         metrics.LEADER.set(0)
 
 
-def _freeze_survivors() -> None:
+def freeze_survivors() -> None:
     """A full plan keeps a nation's snapshot (~400,000 objects for 10,000 units) until the
     next one: frozen out of the collector's sight, as start-up's objects are, a full
     collection no longer holds the loop for ~50 ms (more than the send limiter's margin)."""
