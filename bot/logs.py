@@ -13,7 +13,10 @@ from datetime import UTC, datetime
 
 _STD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 # httpx logs full request URLs at INFO, and Telegram URLs carry the bot token.
-_NOISY = ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "uvicorn")
+# Libraries whose INFO lines say nothing an operator needs (Alembic's own migration lines
+# stay: they say what a start changed in the database).
+_NOISY = ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "uvicorn",
+          "alembic.runtime.plugins")
 
 
 class SecretMask(logging.Filter):

@@ -56,6 +56,7 @@ def test_logs_are_json_lines_and_mask_secrets(monkeypatch) -> None:
     try:
         logging.getLogger("vstbpn.test").info("member_joined", extra={"member_id": 7})
         logging.getLogger("httpx").warning("POST https://api.telegram.org/bot%s/getMe", token)
+        logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate")
     finally:
         logging.getLogger().handlers.clear()
     lines = stream.getvalue().splitlines()
