@@ -194,11 +194,12 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
+        # One line per setting, naming it; pydantic's "Value error, " prefix says nothing.
         lines = []
         for err in exc.errors():
             name = "VSTBPN_" + "_".join(str(p) for p in err["loc"]).upper()
-            lines.append(f"  {name}: {err['msg']}")
-        raise SettingsError("Invalid settings:\n" + "\n".join(lines)) from None
+            lines.append(f"{name} is not valid: {err['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("\n".join(lines)) from None
 
 
 def default_database_path() -> Path:
