@@ -138,13 +138,15 @@ async def floor(app: AppContext) -> dict[str, float]:
         await session.execute(delete(OutboxMessage))
         await session.execute(delete(Occurrence))
     gc.disable()  # as the planner does while it runs
-    t0 = time.perf_counter()
-    async with app.sessions() as session, session.begin():
-        conn = await session.connection()
-        await conn.execute(insert(Occurrence.__table__), occ)
-        await conn.execute(insert(OutboxMessage.__table__), out)
-    seconds = time.perf_counter() - t0
-    gc.enable()
+    try:
+        t0 = time.perf_counter()
+        async with app.sessions() as session, session.begin():
+            conn = await session.connection()
+            await conn.execute(insert(Occurrence.__table__), occ)
+            await conn.execute(insert(OutboxMessage.__table__), out)
+        seconds = time.perf_counter() - t0
+    finally:
+        gc.enable()
     return {"seconds": seconds, "statements": 2, "rows": len(out) + len(occ)}
 
 
