@@ -6,10 +6,11 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import re
 import time
-import warnings
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -57,6 +58,10 @@ from bot.services import members
 from bot.services.members import role_allows
 from handlers.registry import COMMANDS
 from handlers.router import handle
+
+# Time periods as python-telegram-bot's next major version gives them (timedelta), opted in
+# early: otherwise every 429 it parses writes a deprecation warning to stderr, outside the log.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -182,10 +187,8 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 def _retry_after(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type will change
-        warnings.simplefilter("ignore")
-        wait = exc.retry_after
-    return wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+    wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
 async def retrying(
