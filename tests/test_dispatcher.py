@@ -340,9 +340,11 @@ async def test_concurrent_senders_keep_each_chats_order_across_claims(app, clock
     async def let_go() -> None:
         # Once the others' first messages went out meanwhile, give the senders a moment in
         # which a second send to the held chat would be tried (it must not be), then let go.
-        await wait_until(lambda: len(sender.sent) >= 20)
-        await asyncio.sleep(0.2)
-        sender.released.set()
+        try:
+            await wait_until(lambda: len(sender.sent) >= 20)
+            await asyncio.sleep(0.2)
+        finally:  # never leave the run waiting: a failure here fails the test, not hangs it
+            sender.released.set()
 
     release = asyncio.create_task(let_go())
     stats = await Dispatcher(app, [sender], render, batch=1, concurrency=8).run_once()
