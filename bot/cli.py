@@ -115,7 +115,7 @@ def db_current() -> None:
         return safe_url(ctx.settings.database_url), await db.current_revision(ctx.engine)
 
     url, revision = with_app(work)
-    typer.echo(f"database {url} at revision {revision}; code at {db.head_revision()}")
+    typer.echo(f"database {url} at revision {revision}; code at {db.SCHEMA_HEAD}")
 
 
 # --- units -------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ async def _database(settings: Settings) -> list[tuple[bool, str]]:
         async with engine.connect() as conn:
             db_now = await conn.scalar(text("SELECT now()" if pg else "SELECT CURRENT_TIMESTAMP"))
         found = [(True, f"Database: {safe_url(settings.database_url)} answers")]
-        current, head = await db.current_revision(engine), db.head_revision()
+        current, head = await db.current_revision(engine), db.SCHEMA_HEAD
         found.append((current == head, f"Migrations: at {current or 'none'}"
                       + ("" if current == head else f", the newest is {head}: run "
                                                     "`vstbpn db upgrade` (the bot also does "

@@ -152,10 +152,6 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.scalar(text("SELECT version_num FROM alembic_version"))
 
 
-def head_revision() -> str:
-    return SCHEMA_HEAD
-
-
 async def insert_ignore(
     session: AsyncSession, model: type, rows: list[dict], conflict: list[str] | None
 ) -> int:

@@ -25,7 +25,7 @@ def add_routes(web: WebServer, app: AppContext) -> None:
             current = await db.current_revision(app.engine)
         except Exception:  # noqa: BLE001 — any failure of the database is "unhealthy"
             return JSONResponse({**body, "status": "database unreachable"}, status_code=503)
-        head = db.head_revision()
+        head = db.SCHEMA_HEAD
         body.update(migrations=current)
         if current != head:
             return JSONResponse({**body, "status": f"migrations at {current}, not {head}"},
