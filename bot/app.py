@@ -4,7 +4,6 @@ with a sender per channel, and the clock; stops them in reverse on SIGINT/SIGTER
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 
@@ -19,7 +18,7 @@ from bot.context import AppContext
 from bot.logs import setup_logging
 from bot.views.reminders import render as render_reminder
 from scheduler.dispatcher import Dispatcher
-from scheduler.service import SchedulerService
+from scheduler.service import SchedulerService, freeze_survivors
 
 log = logging.getLogger("vstbpn")
 
@@ -68,8 +67,7 @@ async def serve(
         service.start()
         # What start-up loaded lives as long as the process: out of the collector's sight, a
         # full collection no longer stops every update under way for 50–150 ms.
-        gc.collect()
-        gc.freeze()
+        freeze_survivors()
         await stop.wait()
     finally:
         if service is not None:

@@ -280,10 +280,11 @@ class SchedulerService:
 
 
 def freeze_survivors() -> None:
-    """A full plan keeps a nation's snapshot (~400,000 objects for 10,000 units) until the
-    next one: frozen out of the collector's sight, as start-up's objects are, a full
-    collection no longer holds the loop for ~50 ms (more than the send limiter's margin).
-    The snapshot holds no reference cycles (dicts, lists, tuples, rows): what a later run
-    replaces is still freed, by reference counting."""
+    """Collect, then move what is still alive out of the cyclic collector's sight: done once
+    started and after each full plan. A full plan keeps a nation's snapshot (~400,000 objects
+    for 10,000 units) until the next one; scanned, it held the loop for ~50 ms per full
+    collection, more than the send limiter's margin. The snapshot holds no reference cycles
+    (dicts, lists, tuples, rows): what a later run replaces is still freed, by reference
+    counting."""
     gc.collect()
     gc.freeze()
